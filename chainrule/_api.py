@@ -1,0 +1,1293 @@
+"""PyTorch-signature functions over tensors: argument checking, then one call into ``ops``.
+
+Every function here is both ``chainrule.f(t, …)`` and the method ``t.f(…)``. Validation lives
+here (clear errors naming shapes and values, raised before anything changes); the math and the
+gradients live in ``ops/``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _dtype
+from ._random import Generator, rng
+from ._tensor import Tensor, _make, as_array, tensor
+from .ops import elementwise as E
+from .ops import indexing as I
+from .ops import linalg as L
+from .ops import reduction as R
+from .ops import shape as S
+from .ops.nn import activation as A
+
+_bool = builtins.bool
+_sum = builtins.sum
+
+# ------------------------------------------------------------------ helpers
+
+
+def _dim(d: int, ndim: int, op: str = "") -> int:
+    """Normalise a possibly negative dim, with PyTorch's IndexError text."""
+    n = builtins.max(ndim, 1)
+    if not isinstance(d, int | np.integer) or isinstance(d, _bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(d).__name__}")
+    if not -n <= d < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+        )
+    return int(d) % n if ndim else 0
+
+
+def _dims(dim: Any, ndim: int, op: str = "") -> tuple | None:
+    if dim is None:
+        return None
+    if isinstance(dim, int | np.integer):
+        return (_dim(dim, ndim, op),) if ndim else None
+    dims = tuple(_dim(d, ndim, op) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
+    return tuple(sorted(dims)) if ndim else None
+
+
+def _size(args: tuple) -> tuple[int, ...]:
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) as PyTorch does."""
+    if len(args) == 1 and isinstance(args[0], Sequence | np.ndarray | Tensor):
+        args = tuple(args[0])
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = a.item()
+        if not isinstance(a, int | np.integer) or isinstance(a, _bool):
+            raise TypeError(f"size must be a sequence of ints, got {type(a).__name__} ({a!r})")
+        if a < 0:
+            raise RuntimeError(f"negative dimension {a} in size {tuple(args)}")
+        out.append(int(a))
+    return tuple(out)
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    d = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+    return d.np
+
+
+def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _check_cpu(device: Any) -> None:
+    if device is not None:
+        from ._device import device as _device
+
+        _device(device)
+
+
+def _operand(x: Any) -> Any:
+    """Python numbers stay weak scalars; arrays and lists become tensors."""
+    if isinstance(x, Tensor | int | float | _bool):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    return tensor(x)
+
+
+# ------------------------------------------------------------------ factories
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A tensor of zeros of the given size (float32 unless ``dtype`` says otherwise)."""
+    _check_cpu(device)
+    return _finish(_make(np.zeros(_size(size), _float_dtype(dtype))), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A tensor of ones of the given size."""
+    _check_cpu(device)
+    return _finish(_make(np.ones(_size(size), _float_dtype(dtype))), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """An uninitialised tensor (zero-filled: NumPy's empty would leak old memory into tests)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def full(
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
+    """A tensor filled with ``fill_value``; the dtype follows the value as in PyTorch."""
+    _check_cpu(device)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        if isinstance(fill_value, _bool):
+            dtype = _dtype.bool
+        elif isinstance(fill_value, int):
+            dtype = _dtype.int64
+    return _finish(_make(np.full(_size((size,)), fill_value, _float_dtype(dtype))), requires_grad)
+
+
+def _like(input: Tensor, dtype: Any) -> tuple[tuple, np.dtype]:
+    return input.shape, (input._data.dtype if dtype is None else _dtype.to_numpy_dtype(dtype))
+
+
+def zeros_like(
+    input: Tensor, *, dtype: Any = None, requires_grad: bool = False, **_: Any
+) -> Tensor:
+    """Zeros with the shape (and dtype) of ``input``."""
+    shape, dt = _like(input, dtype)
+    return _finish(_make(np.zeros(shape, dt)), requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False, **_: Any) -> Tensor:
+    """Ones with the shape (and dtype) of ``input``."""
+    shape, dt = _like(input, dtype)
+    return _finish(_make(np.ones(shape, dt)), requires_grad)
+
+
+def empty_like(
+    input: Tensor, *, dtype: Any = None, requires_grad: bool = False, **_: Any
+) -> Tensor:
+    """An uninitialised (zero-filled) tensor like ``input``."""
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(
+    input: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False, **_: Any
+) -> Tensor:
+    """``fill_value`` everywhere, with the shape (and dtype) of ``input``."""
+    shape, dt = _like(input, dtype)
+    return _finish(_make(np.full(shape, fill_value, dt)), requires_grad)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+    """Uniform [0, 1) numbers with the shape of ``input``."""
+    shape, dt = _like(input, dtype)
+    return _make(rng(generator).random(shape, dtype=np.float64).astype(dt))
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, generator: Generator | None = None) -> Tensor:
+    """Standard normal numbers with the shape of ``input``."""
+    shape, dt = _like(input, dtype)
+    return _make(rng(generator).standard_normal(shape).astype(dt))
+
+
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for integer arguments."""
+    _check_cpu(device)
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if vals[2] == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        is_int = all(isinstance(v, int | np.integer) for v in vals)
+        dt = np.dtype(np.int64) if is_int else _dtype.get_default_dtype().np
+    else:
+        dt = _dtype.to_numpy_dtype(dtype)
+    n = builtins.max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+    out = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]) if dt.kind == "f" else None
+    if out is None:
+        out = np.arange(vals[0], vals[1], vals[2])
+    return _finish(_make(out.astype(dt)), requires_grad)
+
+
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **_: Any,
+) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise RuntimeError("linspace: number of steps must be non-negative")
+    out = np.linspace(float(start), float(end), int(steps)).astype(_float_dtype(dtype))
+    return _finish(_make(out), requires_grad)
+
+
+def eye(
+    n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False, **_: Any
+) -> Tensor:
+    """The identity matrix (n × m)."""
+    return _finish(_make(np.eye(n, m, dtype=_float_dtype(dtype))), requires_grad)
+
+
+def rand(
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
+    """Uniform [0, 1) numbers from ``generator`` (or the default one)."""
+    _check_cpu(device)
+    dt = _float_dtype(dtype)
+    draw = rng(generator).random(_size(size), dtype=np.float32 if dt == np.float32 else np.float64)
+    return _finish(_make(draw.astype(dt, copy=False)), requires_grad)
+
+
+def randn(
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
+    """Standard normal numbers from ``generator`` (or the default one)."""
+    _check_cpu(device)
+    dt = _float_dtype(dtype)
+    draw = rng(generator).standard_normal(
+        _size(size), dtype=np.float32 if dt == np.float32 else np.float64
+    )
+    return _finish(_make(draw.astype(dt, copy=False)), requires_grad)
+
+
+def randint(
+    low: int,
+    high: int | None = None,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
+    """Integers in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
+    _check_cpu(device)
+    if size is None:
+        if high is None:
+            raise TypeError("randint() missing the required argument 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if high <= low:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    dt = np.dtype(np.int64) if dtype is None else _dtype.to_numpy_dtype(dtype)
+    out = rng(generator).integers(low, high, _size((size,)), dtype=np.int64).astype(dt)
+    return _finish(_make(out), requires_grad)
+
+
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None, **_: Any) -> Tensor:
+    """A random permutation of 0 … n−1 (int64)."""
+    dt = np.dtype(np.int64) if dtype is None else _dtype.to_numpy_dtype(dtype)
+    return _make(rng(generator).permutation(int(n)).astype(dt))
+
+
+def normal(
+    mean: Any = 0.0,
+    std: Any = 1.0,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **_: Any,
+) -> Tensor:
+    """Normal numbers with the given mean and std (scalars with ``size``, or tensors)."""
+    m = as_array(mean) if isinstance(mean, Tensor) else mean
+    s = as_array(std) if isinstance(std, Tensor) else std
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
+    if size is None:
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        dt = next((a.dtype for a in (m, s) if isinstance(a, np.ndarray)), _float_dtype(dtype))
+    else:
+        shape, dt = _size((size,)), _float_dtype(dtype)
+    out = rng(generator).standard_normal(shape) * s + m
+    return _finish(_make(np.asarray(out, dtype=dt)), requires_grad)
+
+
+# ------------------------------------------------------------------ arithmetic
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """``input + alpha · other`` with broadcasting and torch's type promotion."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return E.add(_operand(input), _operand(other))
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``input − alpha · other``."""
+    if isinstance(input, Tensor) and input.dtype is _dtype.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported.")
+    if alpha != 1:
+        other = mul(other, alpha)
+    return E.sub(_operand(input), _operand(other))
+
+
+subtract = sub
+
+
+def mul(input: Any, other: Any) -> Tensor:
+    """Elementwise product."""
+    return E.mul(_operand(input), _operand(other))
+
+
+multiply = mul
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """True division (``rounding_mode`` 'trunc' or 'floor' rounds, without gradient)."""
+    a, b = _operand(input), _operand(other)
+    if rounding_mode is None:
+        if _is_integral(a) and _is_integral(b):
+            a = _to_float(a)
+        return E.div(a, b)
+    if rounding_mode == "floor":
+        return E.floor_divide(a, b)
+    if rounding_mode == "trunc":
+        q = E.div(_to_float(a), b)
+        t = E.trunc(q)
+        dt = result_type(a, b)
+        return t if dt.is_floating_point else t.to(dt)
+    raise ValueError(
+        "div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+        f"but found '{rounding_mode}'"
+    )
+
+
+divide = true_divide = div
+
+
+def _is_integral(x: Any) -> bool:
+    if isinstance(x, Tensor):
+        return x._data.dtype.kind in "biu"
+    return isinstance(x, int)
+
+
+def _to_float(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x.to(_dtype.get_default_dtype()) if x._data.dtype.kind in "biu" else x
+    return float(x)
+
+
+def floor_divide(input: Any, other: Any) -> Tensor:
+    """Floor division (no gradient)."""
+    return E.floor_divide(_operand(input), _operand(other))
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """Python-style modulus (sign of the divisor)."""
+    return E.remainder(_operand(input), _operand(other))
+
+
+fmod = remainder
+
+
+def neg(input: Tensor) -> Tensor:
+    """``−input``."""
+    if input.dtype is _dtype.bool:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported.")
+    return E.neg(input)
+
+
+negative = neg
+
+
+def pow(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent`` (either may be a tensor)."""
+    return E.pow(_operand(input), _operand(exponent))
+
+
+def _unary(fn: Any, doc: str) -> Any:
+    def f(input: Tensor) -> Tensor:
+        return fn(input)
+
+    f.__name__ = fn.__name__
+    f.__qualname__ = fn.__name__
+    f.__doc__ = doc
+    return f
+
+
+exp = _unary(E.exp, "eˣ elementwise.")
+log = _unary(E.log, "Natural logarithm elementwise.")
+log1p = _unary(E.log1p, "log(1 + x) elementwise, accurate for small x.")
+sqrt = _unary(E.sqrt, "Square root elementwise.")
+rsqrt = _unary(E.rsqrt, "1/√x elementwise.")
+sin = _unary(E.sin, "Sine elementwise.")
+cos = _unary(E.cos, "Cosine elementwise.")
+tanh = _unary(E.tanh, "Hyperbolic tangent elementwise.")
+sigmoid = _unary(E.sigmoid, "Logistic sigmoid 1/(1 + e⁻ˣ) elementwise.")
+relu = _unary(E.relu, "max(x, 0) elementwise; relu'(0) = 0.")
+abs = _unary(E.abs, "Absolute value elementwise; abs'(0) = 0.")
+absolute = abs
+square = _unary(E.square, "x² elementwise.")
+reciprocal = _unary(E.reciprocal, "1/x elementwise.")
+erf = _unary(E.erf, "The error function elementwise.")
+sign = _unary(E.sign, "The sign (−1, 0, 1) elementwise; not differentiable.")
+floor = _unary(E.floor, "Round down elementwise; not differentiable.")
+ceil = _unary(E.ceil, "Round up elementwise; not differentiable.")
+trunc = _unary(E.trunc, "Round toward zero elementwise; not differentiable.")
+isnan = _unary(E.isnan, "True where the value is NaN.")
+isinf = _unary(E.isinf, "True where the value is ±inf.")
+isfinite = _unary(E.isfinite, "True where the value is finite.")
+logical_not = _unary(E.logical_not, "Elementwise logical not.")
+bitwise_not = _unary(E.bitwise_not, "Elementwise bitwise not.")
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even (as PyTorch does); not differentiable."""
+    return E.round(input, decimals=decimals)
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to [min, max]; the gradient passes at the bounds (PyTorch's choice)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min if isinstance(min, Tensor) else full_like(out, min))
+        if max is not None:
+            out = minimum(out, max if isinstance(max, Tensor) else full_like(out, max))
+        return out
+    return E.clamp(input, min=min, max=max)
+
+
+clip = clamp
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum; ties split the gradient half and half."""
+    return E.maximum(_operand(input), _operand(other))
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum; ties split the gradient half and half."""
+    return E.minimum(_operand(input), _operand(other))
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """``input`` where ``condition`` holds, else ``other``; ``where(cond)`` gives indices."""
+    cond = as_array(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
+    if input is None and other is None:
+        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(cond))
+    return E.where(_operand(input), _operand(other), cond=cond)
+
+
+def _comparison(fn: Any, doc: str) -> Any:
+    def f(input: Any, other: Any) -> Tensor:
+        return fn(_operand(input), _operand(other))
+
+    f.__name__ = fn.__name__
+    f.__doc__ = doc
+    return f
+
+
+eq = _comparison(E.eq, "Elementwise ==, as a bool tensor.")
+ne = _comparison(E.ne, "Elementwise !=, as a bool tensor.")
+lt = _comparison(E.lt, "Elementwise <, as a bool tensor.")
+le = _comparison(E.le, "Elementwise <=, as a bool tensor.")
+gt = _comparison(E.gt, "Elementwise >, as a bool tensor.")
+ge = _comparison(E.ge, "Elementwise >=, as a bool tensor.")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+logical_and = _comparison(E.logical_and, "Elementwise logical and.")
+logical_or = _comparison(E.logical_or, "Elementwise logical or.")
+logical_xor = _comparison(E.logical_xor, "Elementwise logical xor.")
+bitwise_and = _comparison(E.bitwise_and, "Elementwise bitwise and.")
+bitwise_or = _comparison(E.bitwise_or, "Elementwise bitwise or.")
+bitwise_xor = _comparison(E.bitwise_xor, "Elementwise bitwise xor.")
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True if both tensors have the same shape and values."""
+    return input.shape == other.shape and _bool(np.array_equal(input._data, other._data))
+
+
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
+    """True if all values are close (``|a − b| ≤ atol + rtol·|b|``)."""
+    return _bool(np.allclose(as_array(input), as_array(other), rtol, atol, equal_nan))
+
+
+def isclose(
+    input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
+    """Elementwise closeness as a bool tensor."""
+    return _make(np.isclose(as_array(input), as_array(other), rtol, atol, equal_nan))
+
+
+def result_type(a: Any, b: Any) -> _dtype.dtype:
+    """The dtype of an elementwise op over ``a`` and ``b`` (``torch.result_type``)."""
+    arrs = [x._data if isinstance(x, Tensor) else x for x in (a, b)]
+    return _dtype.from_numpy_dtype(_dtype.result_type(*arrs))
+
+
+def promote_types(a: Any, b: Any) -> _dtype.dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to, by torch's rules."""
+    x = np.zeros(1, _dtype.to_numpy_dtype(a))
+    y = np.zeros(1, _dtype.to_numpy_dtype(b))
+    return _dtype.from_numpy_dtype(_dtype.result_type(x, y))
+
+
+# ------------------------------------------------------------------ linear algebra
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product with NumPy/PyTorch broadcasting of batch dimensions."""
+    a, b = input, other
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        raise RuntimeError(
+            f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: inner sizes {ka} and {kb} differ"
+        )
+    if a.ndim > 2 or b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
+        except ValueError:
+            raise RuntimeError(
+                f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions do not broadcast"
+            ) from None
+    return L.matmul(a, b)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two 2-D matrices."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched product of (b, n, m) and (b, m, p) tensors."""
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {tuple(input.shape)} and {tuple(mat2.shape)}")
+    return matmul(input, mat2)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product."""
+    return matmul(input, vec)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    """Dot product of two 1-D tensors."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D tensors, got {input.ndim}-D and {vec2.ndim}-D")
+    return L.outer(input, vec2)
+
+
+ger = outer
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    return L.einsum(*operands, equation=equation)
+
+
+# ------------------------------------------------------------------ reductions
+
+
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Sum over ``dim`` (all elements by default); bool/int sums are int64, as in torch."""
+    x = input
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x._data.dtype.kind in "biu":
+        x = x.to(_dtype.int64)
+    return R.sum(x, axis=_dims(dim, x.ndim, "sum"), keepdim=keepdim)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Mean over ``dim``; integer tensors need a float ``dtype`` (as in torch)."""
+    x = input if dtype is None else input.to(dtype)
+    if x._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {_dtype.from_numpy_dtype(x._data.dtype).name.capitalize()}"
+        )
+    return R.mean(x, axis=_dims(dim, x.ndim, "mean"), keepdim=keepdim)
+
+
+def prod(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """Product over ``dim`` (all elements by default)."""
+    x = input if dtype is None else input.to(dtype)
+    return R.prod(x, axis=_dims(dim, x.ndim, "prod"), keepdim=keepdim)
+
+
+def _correction(unbiased: Any, correction: Any) -> float:
+    if isinstance(unbiased, int | float) and not isinstance(unbiased, _bool) and correction is None:
+        raise TypeError("var/std: pass the correction by keyword: correction=…")
+    if correction is not None:
+        return correction
+    return 0 if unbiased is False else 1
+
+
+def var(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
+    """Variance over ``dim`` with Bessel's correction by default (``correction=1``)."""
+    if isinstance(dim, _bool):
+        dim, unbiased = None, dim
+    return R.var(
+        input,
+        axis=_dims(dim, input.ndim, "var"),
+        correction=_correction(unbiased, correction),
+        keepdim=keepdim,
+    )
+
+
+def std(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
+    """Standard deviation: ``sqrt(var(…))``."""
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(
+    input: Tensor, dim: Any = None, *, correction: Any = 1, keepdim: bool = False
+) -> tuple:
+    """(var, mean) over ``dim``."""
+    return var(input, dim, keepdim=keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(
+    input: Tensor, dim: Any = None, *, correction: Any = 1, keepdim: bool = False
+) -> tuple:
+    """(std, mean) over ``dim``."""
+    return std(input, dim, keepdim=keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+_minmax = namedtuple("_minmax", ["values", "indices"])
+
+
+class return_types:  # noqa: N801 - mirrors torch.return_types
+    """Named tuples returned by max/min/sort-like functions."""
+
+    max = namedtuple("max", ["values", "indices"])
+    min = namedtuple("min", ["values", "indices"])
+    topk = namedtuple("topk", ["values", "indices"])
+    sort = namedtuple("sort", ["values", "indices"])
+
+
+def _check_nonempty(input: Tensor, name: str, dim: Any) -> None:
+    if input.numel() == 0 and dim is None:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """Largest value; with ``dim``, (values, indices); with a tensor, the elementwise maximum."""
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    _check_nonempty(input, "max", dim)
+    if dim is None:
+        return R.amax(input, axis=None, keepdim=False)
+    d = _dim(dim, input.ndim, "max")
+    if input.ndim == 0:
+        return return_types.max(input * 1, zeros((), dtype=_dtype.int64))
+    v, i = R.max_dim(input, dim=d, keepdim=keepdim)
+    return return_types.max(v, i)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """Smallest value; with ``dim``, (values, indices); with a tensor, the elementwise minimum."""
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    _check_nonempty(input, "min", dim)
+    if dim is None:
+        return R.amin(input, axis=None, keepdim=False)
+    d = _dim(dim, input.ndim, "min")
+    if input.ndim == 0:
+        return return_types.min(input * 1, zeros((), dtype=_dtype.int64))
+    v, i = R.min_dim(input, dim=d, keepdim=keepdim)
+    return return_types.min(v, i)
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Largest values over ``dim`` (all dims when empty); ties share the gradient."""
+    dims = None if dim == () or dim is None else _dims(dim, input.ndim, "amax")
+    return R.amax(input, axis=dims, keepdim=keepdim)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Smallest values over ``dim`` (all dims when empty); ties share the gradient."""
+    dims = None if dim == () or dim is None else _dims(dim, input.ndim, "amin")
+    return R.amin(input, axis=dims, keepdim=keepdim)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest value (over the flattened tensor without ``dim``)."""
+    axis = None if dim is None else _dim(dim, input.ndim, "argmax")
+    return R.argmax(input, axis=axis, keepdim=keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest value."""
+    axis = None if dim is None else _dim(dim, input.ndim, "argmin")
+    return R.argmin(input, axis=axis, keepdim=keepdim)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``dim``, computed stably."""
+    return R.logsumexp(input, axis=_dims(dim, input.ndim, "logsumexp"), keepdim=keepdim)
+
+
+def norm(
+    input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
+    if p == "fro" or p is None:
+        p = 2.0
+    if isinstance(p, str):
+        raise ValueError(f"norm: unsupported p={p!r} (use a number, inf or 'fro')")
+    x = input if dtype is None else input.to(dtype)
+    return R.norm(x, p=float(p), axis=_dims(dim, x.ndim, "norm"), keepdim=keepdim)
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None, **_: Any) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``."""
+    x = input if dtype is None else input.to(dtype)
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit-dim rule
+    return A.softmax(x, dim=_dim(dim, x.ndim, "softmax"))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None, **_: Any) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed stably."""
+    x = input if dtype is None else input.to(dtype)
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return A.log_softmax(x, dim=_dim(dim, x.ndim, "log_softmax"))
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Cumulative sum along ``dim``."""
+    x = input if dtype is None else input.to(dtype)
+    if x.ndim == 0:
+        return x * 1
+    return R.cumsum(x, dim=_dim(dim, x.ndim, "cumsum"))
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """True where every element (over ``dim``) is nonzero."""
+    return _make(np.all(input._data, axis=_dims(dim, input.ndim, "all"), keepdims=keepdim))
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """True where some element (over ``dim``) is nonzero."""
+    return _make(np.any(input._data, axis=_dims(dim, input.ndim, "any"), keepdims=keepdim))
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    """Number of nonzero elements (over ``dim``)."""
+    out = np.count_nonzero(input._data, axis=_dims(dim, input.ndim, "count_nonzero"))
+    return _make(np.asarray(out, dtype=np.int64))
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    """Indices of nonzero elements: (n, ndim) int64, or a tuple of 1-D index tensors."""
+    idx = np.nonzero(input._data)
+    if as_tuple:
+        return tuple(_make(i.astype(np.int64)) for i in idx)
+    return _make(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+    d = _dim(dim, input.ndim, "topk")
+    if not 0 <= k <= input.shape[d]:
+        raise RuntimeError(
+            f"topk: k={k} is out of range for dimension {d} of size {input.shape[d]}"
+        )
+    key = -input._data if largest else input._data
+    idx = np.argsort(key, axis=d, kind="stable")
+    idx = np.take(idx, np.arange(k), axis=d)
+    return return_types.topk(gather(input, d, _make(idx)), _make(idx.astype(np.int64)))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+    """Sorted values along ``dim`` and the permutation indices."""
+    d = _dim(dim, input.ndim, "sort")
+    key = -input._data if descending else input._data
+    idx = np.argsort(key, axis=d, kind="stable").astype(np.int64)
+    return return_types.sort(gather(input, d, _make(idx)), _make(idx))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """Indices that sort ``input`` along ``dim``."""
+    return sort(input, dim, descending).indices
+
+
+# ------------------------------------------------------------------ shape
+
+
+def reshape(input: Tensor, *shape: Any) -> Tensor:
+    """The same elements in a new shape (one entry may be −1)."""
+    if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
+        shape = tuple(shape[0])
+    shape = tuple(int(s.item() if isinstance(s, Tensor) else s) for s in shape)
+    n = input.numel()
+    known = int(np.prod([s for s in shape if s != -1])) if shape else 1
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if (-1 in shape and (known == 0 or n % known)) or (-1 not in shape and known != n):
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
+    if shape == input.shape:
+        return S.reshape(input, shape=shape) if input.requires_grad else _view_alias(input)
+    return S.reshape(input, shape=shape)
+
+
+def _view_alias(input: Tensor) -> Tensor:
+    out = _make(input._data)
+    out._vc = input._vc
+    return out
+
+
+def view(input: Tensor, *shape: Any) -> Tensor:
+    """Like ``reshape`` (chainrule has no non-contiguous view restriction); ``view(dtype)`` too."""
+    if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype) or shape[0] in (np.float32,)):
+        return _make(input._data.view(_dtype.to_numpy_dtype(shape[0])))
+    return reshape(input, *shape)
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input`` viewed with ``other``'s shape."""
+    return reshape(input, other.shape)
+
+
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input`` reshaped to ``other``'s shape."""
+    return reshape(input, other.shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim`` … ``end_dim`` into one."""
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s = _dim(start_dim, input.ndim, "flatten")
+    e = _dim(end_dim, input.ndim, "flatten")
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shp = input.shape
+    return reshape(input, shp[:s] + (int(np.prod(shp[s : e + 1])),) + shp[e + 1 :])
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one may be −1)."""
+    d = _dim(dim, input.ndim, "unflatten")
+    sizes = tuple(sizes)
+    n = input.shape[d]
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if -1 in sizes:
+        sizes = tuple(n // known if s == -1 else s for s in sizes)
+    if int(np.prod(sizes)) != n:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+            f"({n}) in the input tensor"
+        )
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    """Remove size-1 dims (all of them, or those in ``dim``)."""
+    if dim is None:
+        shape = tuple(n for n in input.shape if n != 1)
+    else:
+        dims = _dims(dim, input.ndim, "squeeze") or ()
+        shape = tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1))
+    return reshape(input, shape)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim at ``dim``."""
+    d = _dim(dim, input.ndim + 1, "unsqueeze")
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+
+
+def permute(input: Tensor, *dims: Any) -> Tensor:
+    """Reorder the dims."""
+    if len(dims) == 1 and isinstance(dims[0], Sequence):
+        dims = tuple(dims[0])
+    if len(dims) != input.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {input.ndim} is not "
+            f"equal to len(dims) = {len(dims)}"
+        )
+    nd = tuple(_dim(d, input.ndim, "permute") for d in dims)
+    if len(set(nd)) != len(nd):
+        raise RuntimeError(f"permute(): duplicate dims are not allowed: {tuple(dims)}")
+    return S.permute(input, dims=nd)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims."""
+    if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return input * 1 if input.requires_grad else _view_alias(input)
+    d0, d1 = _dim(dim0, input.ndim, "transpose"), _dim(dim1, input.ndim, "transpose")
+    perm = list(range(input.ndim))
+    perm[d0], perm[d1] = perm[d1], perm[d0]
+    return S.permute(input, dims=tuple(perm))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose of a ≤ 2-D tensor."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return transpose(input, 0, -1) if input.ndim == 2 else input
+
+
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    """Move dims from ``source`` to ``destination``."""
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    perm = np.moveaxis(np.arange(input.ndim), src, dst)
+    return S.permute(input, dims=tuple(int(p) for p in perm))
+
+
+def expand(input: Tensor, *sizes: Any) -> Tensor:
+    """Broadcast to a larger size without copying (−1 keeps a dim)."""
+    if len(sizes) == 1 and isinstance(sizes[0], Sequence):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
+            f"the number of dimensions in the tensor ({input.ndim})"
+        )
+    lead = len(sizes) - input.ndim
+    target = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s == -1:
+                raise RuntimeError("expand: -1 is not allowed for a new leading dimension")
+            target.append(s)
+            continue
+        n = input.shape[i - lead]
+        if s == -1:
+            s = n
+        if n != 1 and n != s:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({n}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
+                f"Tensor sizes: {list(input.shape)}"
+            )
+        target.append(s)
+    return S.expand(input, shape=tuple(target))
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """Broadcast to ``other``'s shape."""
+    return expand(input, other.shape)
+
+
+def broadcast_to(input: Tensor, size: Any) -> Tensor:
+    """Broadcast to ``size``."""
+    return expand(input, tuple(size))
+
+
+def repeat(input: Tensor, *sizes: Any) -> Tensor:
+    """Tile the tensor ``sizes[i]`` times along each dim."""
+    reps = _size(sizes)
+    if len(reps) < input.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of "
+            "dimensions of tensor"
+        )
+    return S.repeat(input, repeats=reps)
+
+
+def _tensors(tensors: Any, name: str) -> list[Tensor]:
+    ts = [x if isinstance(x, Tensor) else tensor(x) for x in tensors]
+    if not ts:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    return ts
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim."""
+    ts = _tensors(tensors, "cat")
+    ref = next((x for x in ts if x.shape != (0,)), ts[0])
+    ts = [x for x in ts if x.shape != (0,)] or ts
+    d = _dim(dim, ref.ndim, "cat")
+    for k, x in enumerate(ts):
+        if x.ndim != ref.ndim or any(
+            a != b for i, (a, b) in enumerate(zip(x.shape, ref.shape)) if i != d
+        ):
+            raise RuntimeError(
+                f"cat(): Sizes of tensors must match except in dimension {d}. Expected "
+                f"{tuple(ref.shape)} but got {tuple(x.shape)} for tensor number {k} in the list."
+            )
+    if len(ts) == 1:
+        return ts[0] * 1 if ts[0].requires_grad else ts[0].clone()
+    dt = ts[0]._data.dtype
+    if any(x._data.dtype != dt for x in ts):
+        target = _dtype.from_numpy_dtype(_dtype.result_type(*[x._data for x in ts]))
+        ts = [x.to(target) for x in ts]
+    return S.cat(*ts, dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join same-shape tensors along a new dim."""
+    ts = _tensors(tensors, "stack")
+    for k, x in enumerate(ts):
+        if x.shape != ts[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(ts[0].shape)} at "
+                f"entry 0 and {list(x.shape)} at entry {k}"
+            )
+    d = _dim(dim, ts[0].ndim + 1, "stack")
+    dt = ts[0]._data.dtype
+    if any(x._data.dtype != dt for x in ts):
+        target = _dtype.from_numpy_dtype(_dtype.result_type(*[x._data for x in ts]))
+        ts = [x.to(target) for x in ts]
+    return S.stack(*ts, dim=d)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
+    ts = _tensors(tensors, "hstack")
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 0, treating 1-D tensors as rows."""
+    return cat([x.reshape(1, -1) if x.ndim == 1 else x for x in _tensors(tensors, "vstack")], 0)
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into chunks of ``split_size`` (last may be smaller) or of the listed sizes."""
+    d = _dim(dim, tensor.ndim, "split")
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, int | np.integer):
+        size = int(split_size_or_sections)
+        if size <= 0 and n:
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+            )
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if _sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                f"at dimension {d}), but got split_sizes={sizes}"
+            )
+    if len(sizes) == 1:
+        return (tensor * 1 if tensor.requires_grad else _view_alias(tensor),)
+    return S.split(tensor, sizes=tuple(sizes), dim=d)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into ``chunks`` nearly equal pieces (as PyTorch sizes them)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    n = input.shape[_dim(dim, input.ndim, "chunk")]
+    size = -(-n // chunks) if n else 1
+    return split(input, builtins.max(size, 1), dim)
+
+
+def tensor_split(input: Tensor, sections: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into ``sections`` pieces whose sizes differ by at most one."""
+    n = input.shape[_dim(dim, input.ndim, "tensor_split")]
+    q, r = divmod(n, sections)
+    return split(input, [q + 1] * r + [q] * (sections - r), dim)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along ``dim``, each without that dim."""
+    d = _dim(dim, input.ndim, "unbind")
+    return tuple(squeeze(p, d) for p in split(input, 1, d))
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``length`` elements of dim ``dim`` from ``start``."""
+    d = _dim(dim, input.ndim, "narrow")
+    n = input.shape[d]
+    if start < 0:
+        start += n
+    if not (start >= 0 and start + length <= n):
+        raise IndexError(
+            f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})."
+        )
+    idx = (slice(None),) * d + (slice(start, start + length),)
+    return input[idx]
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    """Reverse the order along ``dims``."""
+    return S.flip(input, dims=_dims(dims, input.ndim, "flip"))
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """Rotate elements by ``shifts`` along ``dims`` (flattened when ``dims`` is None)."""
+    if dims is None:
+        return reshape(S.roll(flatten(input), shifts=shifts, dims=0), input.shape)
+    if isinstance(shifts, int):
+        shifts, dims = (shifts,), (dims,) if isinstance(dims, int) else dims
+    dims = tuple(_dim(d, input.ndim, "roll") for d in dims)
+    return S.roll(input, shifts=tuple(shifts), dims=dims)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Lower triangle (zeros above ``diagonal``)."""
+    if input.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return S.tril(input, diagonal=diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Upper triangle (zeros below ``diagonal``)."""
+    if input.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return S.triu(input, diagonal=diagonal)
+
+
+def _index_array(index: Any, name: str) -> np.ndarray:
+    arr = as_array(index)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name}(): Expected dtype int64 for index, got {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+def gather(input: Tensor, dim: int, index: Any) -> Tensor:
+    """Values of ``input`` at ``index`` along ``dim`` (dim 0: out[i][j] = input[index[i][j]][j])."""
+    d = _dim(dim, input.ndim, "gather")
+    idx = _index_array(index, "gather")
+    if idx.ndim != input.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for i, (a, b) in enumerate(zip(idx.shape, input.shape)):
+        if i != d and a > b:
+            raise RuntimeError(
+                f"Size does not match at dimension {i} expected index {list(idx.shape)} to be "
+                f"smaller than self {list(input.shape)} apart from dimension {d}"
+            )
+    n = input.shape[d]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+    sub = tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape))
+    src = (
+        input[sub]
+        if any(a < b for i, (a, b) in enumerate(zip(idx.shape, input.shape)) if i != d)
+        else input
+    )
+    return I.gather(src, dim=d, index=idx % n if idx.size else idx)
+
+
+def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    """Copy of ``input`` with ``src`` added at ``index`` along ``dim`` (duplicates accumulate)."""
+    d = _dim(dim, input.ndim, "scatter_add")
+    idx = _index_array(index, "scatter_add")
+    n = input.shape[d]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+    return I.scatter_add(input, _operand(src), dim=d, index=idx % n if idx.size else idx)
+
+
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    """Entries of ``input`` along ``dim`` at the positions in 1-D ``index``."""
+    d = _dim(dim, input.ndim, "index_select")
+    idx = _index_array(index, "index_select")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    n = input.shape[d] if input.ndim else 1
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise IndexError(f"index out of range in self: index {bad} for dimension {d} with size {n}")
+    return I.index_select(input, dim=d, index=idx.reshape(-1))
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
+    """``value`` where ``mask`` is True, else ``input``."""
+    m = as_array(mask)
+    if m.dtype != np.bool_:
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}"
+        )
+    try:
+        np.broadcast_shapes(m.shape, input.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"masked_fill: the mask of shape {tuple(m.shape)} does not broadcast to the input's "
+            f"shape {tuple(input.shape)}"
+        ) from None
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError("masked_fill only supports a 0-dimensional value tensor")
+        if value.requires_grad:
+            return where(m, value.to(input.dtype).expand(input.shape), input)
+        value = value.item()
+    return I.masked_fill(input, mask=m, value=value)
+
+
+def clone(input: Tensor, **_: Any) -> Tensor:
+    """A copy that stays in the graph (gradient flows back to ``input``)."""
+    if input.requires_grad:
+        return input * 1
+    return _make(input._data.copy())
+
+
+def detach(input: Tensor) -> Tensor:
+    """The same data, cut from the graph (shares memory and the version counter)."""
+    return _view_alias(input)
+
+
+def contiguous(input: Tensor, **_: Any) -> Tensor:
+    """``input`` itself (NumPy handles layout; kept for PyTorch scripts)."""
+    return input

@@ -1,0 +1,797 @@
+"""``Tensor``: an ndarray plus what autograd needs. No math here: operators delegate to ``_api``.
+
+Slots keep the per-op cost down (small models are overhead-bound). ``_data`` is the ndarray;
+``data`` is PyTorch's detached view of it. ``_vc`` is a version counter shared with views, so an
+in-place change of a value that backward still needs is caught instead of silently giving a
+wrong gradient.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from . import _dtype
+from ._device import CPU, device
+from .autograd import engine
+from .autograd.grad_mode import state
+from .ops import _registry
+
+__all__ = ["Tensor", "tensor", "from_numpy", "as_tensor", "as_array"]
+
+_NO_GRAD_INT = "Only Tensors of floating point and complex dtype can require gradients (got {})"
+_LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for backpropagation.
+
+    Made with ``chainrule.tensor(data)`` or the factories (``zeros``, ``randn`` …);
+    ``Tensor(ndarray)`` wraps an array without copying, ``Tensor(2, 3)`` makes a float32 tensor
+    of that shape and ``Tensor([1, 2])`` a float32 tensor of those values, as in PyTorch.
+    """
+
+    __slots__ = (
+        "_data",
+        "grad",
+        "requires_grad",
+        "grad_fn",
+        "_out_idx",
+        "_vc",
+        "_hooks",
+        "_grad_buf",
+        "__weakref__",
+    )
+    # Make ndarray ⊕ Tensor call Tensor's reflected operators instead of NumPy's.
+    __array_priority__ = 1000
+
+    def __init__(self, *args: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if len(args) == 1 and type(args[0]) is np.ndarray:
+            data = args[0] if dtype is None else args[0].astype(_dtype.to_numpy_dtype(dtype))
+        elif not args:
+            data = np.zeros((0,), np.float32)
+        elif builtins.all(isinstance(a, int | np.integer) for a in args):
+            data = np.zeros(tuple(int(a) for a in args), np.float32)
+        elif (
+            len(args) == 1
+            and isinstance(args[0], tuple)
+            and builtins.all(isinstance(a, int) for a in args[0])
+        ):
+            data = np.zeros(args[0], np.float32)
+        else:
+            data = _to_array(args[0], dtype or _dtype.float32)
+        self._data = data
+        self.grad: Tensor | None = None
+        self.requires_grad = False
+        self.grad_fn: engine.Node | None = None
+        self._out_idx = 0
+        self._vc = [0]
+        self._hooks: list | None = None
+        self._grad_buf: np.ndarray | None = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------ attributes
+
+    @property
+    def data(self) -> Tensor:
+        """The same storage, detached from the graph (PyTorch's ``.data``)."""
+        return _make(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The size of each dimension."""
+        return self._data.shape
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        """The element type (``chainrule.float32`` …)."""
+        return _dtype._FROM_NP[self._data.dtype]
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self._data.ndim
+
+    @property
+    def device(self) -> device:
+        """Always the CPU."""
+        return CPU
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (user-made tensors, parameters)."""
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        """Always False."""
+        return False
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """All dims reversed."""
+        return self.permute(tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802
+        """The last two dims swapped."""
+        return self.transpose(-2, -1)
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return self._data.itemsize
+
+    @property
+    def is_floating_point_(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_floating_point(self) -> bool:
+        """True for float16/32/64 tensors."""
+        return self._data.dtype.kind == "f"
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the size of one dim."""
+        if dim is None:
+            return self._data.shape
+        from ._api import _dim
+
+        return self._data.shape[_dim(dim, self.ndim, "size")]
+
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self._data.itemsize
+
+    def get_device(self) -> int:
+        """-1: the CPU."""
+        return -1
+
+    # ------------------------------------------------------------ conversion
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The ndarray behind this tensor (shared memory)."""
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
+            )
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self._data
+        if dtype is not None and out.dtype != dtype:
+            out = out.astype(dtype)
+        return out.copy() if copy else out
+
+    def item(self) -> Any:
+        """The single value as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        """Nested Python lists (a number for a 0-d tensor)."""
+        return self._data.tolist()
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(other)`` or ``to(device, dtype)``."""
+        dtype = kwargs.pop("dtype", None)
+        dev = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, _dtype.dtype) or (isinstance(a, type) and issubclass(a, np.generic)):
+                dtype = a
+            elif isinstance(a, str | device):
+                dev = a
+            elif a is None:
+                continue
+            else:
+                dtype = a
+        if dev is not None:
+            device(dev)
+        if dtype is None:
+            return self.clone() if copy else self
+        npd = _dtype.to_numpy_dtype(dtype)
+        if npd == self._data.dtype:
+            return self.clone() if copy else self
+        return _cast(self, npd)
+
+    def type(self, dtype: Any = None) -> Any:
+        """``type()`` names the type; ``type(dtype)`` converts."""
+        if dtype is None:
+            names = {
+                "float32": "Float",
+                "float64": "Double",
+                "float16": "Half",
+                "int64": "Long",
+                "int32": "Int",
+                "int16": "Short",
+                "int8": "Char",
+                "uint8": "Byte",
+                "bool": "Bool",
+            }
+            return f"torch.{names[self.dtype.name]}Tensor"
+        if isinstance(dtype, str):
+            dtype = _TYPE_NAMES.get(dtype.removeprefix("torch.").removeprefix("chainrule."), dtype)
+        return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Convert to ``other``'s dtype."""
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        """Convert to float32."""
+        return self.to(_dtype.float32)
+
+    def double(self) -> Tensor:
+        """Convert to float64."""
+        return self.to(_dtype.float64)
+
+    def half(self) -> Tensor:
+        """Convert to float16 (storage only: ops compute in float32)."""
+        return self.to(_dtype.float16)
+
+    def long(self) -> Tensor:
+        """Convert to int64."""
+        return self.to(_dtype.int64)
+
+    def int(self) -> Tensor:
+        """Convert to int32."""
+        return self.to(_dtype.int32)
+
+    def short(self) -> Tensor:
+        """Convert to int16."""
+        return self.to(_dtype.int16)
+
+    def byte(self) -> Tensor:
+        """Convert to uint8."""
+        return self.to(_dtype.uint8)
+
+    def bool(self) -> Tensor:
+        """Convert to bool."""
+        return self.to(_dtype.bool)
+
+    def cpu(self) -> Tensor:
+        """``self``: chainrule tensors live on the CPU."""
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Raises: chainrule has no CUDA backend."""
+        device("cuda")
+        return self
+
+    def new_tensor(
+        self, data: Any, dtype: Any = None, requires_grad: bool = False, **_: Any
+    ) -> Tensor:
+        """A new tensor from ``data`` with this tensor's dtype by default."""
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(
+        self, *size: Any, dtype: Any = None, requires_grad: bool = False, **_: Any
+    ) -> Tensor:
+        """Zeros of ``size`` with this tensor's dtype by default."""
+        from ._api import zeros
+
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(
+        self, *size: Any, dtype: Any = None, requires_grad: bool = False, **_: Any
+    ) -> Tensor:
+        """Ones of ``size`` with this tensor's dtype by default."""
+        from ._api import ones
+
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(
+        self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, **_: Any
+    ) -> Tensor:
+        """``fill_value`` everywhere, with this tensor's dtype by default."""
+        from ._api import full
+
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(
+        self, *size: Any, dtype: Any = None, requires_grad: bool = False, **_: Any
+    ) -> Tensor:
+        """An uninitialised (zero-filled) tensor with this tensor's dtype by default."""
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+    # ------------------------------------------------------------ autograd
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Turn gradient recording for this leaf on or off."""
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(_NO_GRAD_INT.format(self.dtype))
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        self.requires_grad = builtins.bool(requires_grad)
+        return self
+
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: builtins.bool | None = None,
+        create_graph: builtins.bool = False,
+        inputs: Any = None,
+    ) -> None:
+        """Backpropagate from this tensor, accumulating into the ``.grad`` of leaves."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node.hooks is None:
+                node.hooks = {}
+            hooks = node.hooks.setdefault(self._out_idx, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        node = self.grad_fn
+        if node is None:
+            return
+        if node.retained is None:
+            node.retained = {}
+        node.retained[self._out_idx] = engine.retain_ref(self)
+
+    @property
+    def retains_grad(self) -> builtins.bool:
+        """True if ``retain_grad()`` was called on this non-leaf tensor."""
+        node = self.grad_fn
+        return node is not None and node.retained is not None and self._out_idx in node.retained
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place."""
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    # ------------------------------------------------------------ python protocol
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Any:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        if not self.requires_grad:
+            return iter([_view(self, self._data[i]) for i in range(self._data.shape[0])])
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> builtins.bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                "Boolean value of Tensor with more than one value is ambiguous"
+                if self._data.size
+                else "Boolean value of Tensor with no values is ambiguous"
+            )
+        return builtins.bool(self._data.reshape(()).item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> builtins.int:
+        return builtins.int(self.item())
+
+    def __index__(self) -> builtins.int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return builtins.int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __hash__(self) -> builtins.int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from ._format import tensor_repr
+
+        return tensor_repr(self)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # Plain copying (copy.deepcopy, multiprocessing) works; checkpoints never pickle.
+        return (_rebuild, (self._data, self.requires_grad))
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment."
+            )
+        out = type(self).__new__(type(self))
+        Tensor.__init__(out, self._data.copy())
+        out.requires_grad = self.requires_grad
+        if self.grad is not None:
+            out.grad = Tensor(self.grad._data.copy())
+        memo[id(self)] = out
+        return out
+
+    # ------------------------------------------------------------ indexing
+
+    def __getitem__(self, key: Any) -> Tensor:
+        idx = _index(key, self)
+        if self.requires_grad and state.enabled:
+            return _registry_getitem(self, index=idx)
+        out = self._data[idx]
+        if isinstance(out, np.ndarray) and out.base is not None and not _is_advanced(idx):
+            return _view(self, out)
+        return _make(np.asarray(out) if type(out) is not np.ndarray else out)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        idx = _index(key, self)
+        val = value
+        tracking = state.enabled and (
+            self.requires_grad or (isinstance(val, Tensor) and val.requires_grad)
+        )
+        if isinstance(val, Tensor):
+            vdt = val._data.dtype
+        else:
+            val = np.asarray(val)
+            vdt = val.dtype if val.ndim else _dtype.result_type(self._data, value)
+        _check_cast(vdt, self._data.dtype, "setitem")
+        try:
+            target_shape = np.empty(self._data.shape, dtype=np.bool_)[idx].shape
+            np.broadcast_to(np.empty(np.shape(val), dtype=np.bool_), target_shape)
+        except ValueError:
+            raise RuntimeError(
+                f"setitem: a value of shape {tuple(np.shape(val))} cannot be written into a slice "
+                f"of shape {tuple(target_shape)}"
+            ) from None
+        if tracking:
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError(_LEAF_INPLACE)
+            from .ops.indexing import index_put
+
+            snap = _snapshot(self)
+            v = val if isinstance(val, Tensor) else val.astype(self._data.dtype)
+            if isinstance(v, Tensor) and v._data.dtype != self._data.dtype:
+                v = v.to(self.dtype)
+            _rebase(self, index_put(snap, v, index=idx))
+            return
+        self._data[idx] = val._data if isinstance(val, Tensor) else val
+        self._vc[0] += 1
+
+    # ------------------------------------------------------------ in-place
+
+    def _inplace(self, fn: Any, *others: Any) -> Tensor:
+        """Run ``fn(self, *others)`` out of place, then write the result into this tensor."""
+        tracking = state.enabled and (
+            self.requires_grad
+            or builtins.any(isinstance(o, Tensor) and o.requires_grad for o in others)
+        )
+        if tracking:
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError(_LEAF_INPLACE)
+            r = fn(_snapshot(self), *others)
+            _check_cast(r._data.dtype, self._data.dtype, fn.__name__)
+            if r._data.dtype != self._data.dtype:
+                r = r.to(self.dtype)
+            _rebase(self, r)
+            return self
+        from .autograd.grad_mode import no_grad
+
+        with no_grad():
+            r = fn(self, *others)
+        _check_cast(r._data.dtype, self._data.dtype, fn.__name__)
+        if r._data.shape != self._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                f"{list(r._data.shape)}"
+            )
+        np.copyto(self._data, r._data, casting="unsafe")
+        self._vc[0] += 1
+        return self
+
+    def _fill(self, values: np.ndarray) -> Tensor:
+        """Overwrite every element (fill_, uniform_ …): allowed under no_grad even on parameters."""
+        if state.enabled and self.requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(_LEAF_INPLACE)
+            self.grad_fn = None
+            self.requires_grad = False
+        np.copyto(self._data, values, casting="unsafe")
+        self._vc[0] += 1
+        return self
+
+
+class _RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook: Any) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        """Unregister the hook."""
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+_TYPE_NAMES = {
+    "FloatTensor": _dtype.float32,
+    "DoubleTensor": _dtype.float64,
+    "HalfTensor": _dtype.float16,
+    "LongTensor": _dtype.int64,
+    "IntTensor": _dtype.int32,
+    "BoolTensor": _dtype.bool,
+    "ByteTensor": _dtype.uint8,
+}
+
+
+def _rebuild(data: np.ndarray, requires_grad: builtins.bool) -> Tensor:
+    t = Tensor(data)
+    t.requires_grad = requires_grad
+    return t
+
+
+def _make(data: np.ndarray, node: engine.Node | None = None, idx: builtins.int = 0) -> Tensor:
+    """The fast constructor every op uses (no argument parsing)."""
+    t = object.__new__(Tensor)
+    t._data = data
+    t.grad = None
+    t.requires_grad = node is not None
+    t.grad_fn = node
+    t._out_idx = idx
+    t._vc = [0]
+    t._hooks = None
+    t._grad_buf = None
+    return t
+
+
+def _view(base: Tensor, data: np.ndarray) -> Tensor:
+    out = _make(data)
+    out._vc = base._vc
+    return out
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    """A copy of ``t`` that keeps its place in the graph (the input side of an in-place op)."""
+    snap = _make(t._data.copy(), t.grad_fn, t._out_idx)
+    snap.requires_grad = t.requires_grad
+    return snap
+
+
+def _rebase(t: Tensor, result: Tensor) -> None:
+    """Make ``t`` hold ``result``'s values (in its own storage) and its graph position."""
+    np.copyto(t._data, result._data, casting="unsafe")
+    t.grad_fn = result.grad_fn
+    t._out_idx = result._out_idx
+    t.requires_grad = result.requires_grad
+    if result.grad_fn is not None and result.grad_fn.retained:
+        pass
+    t._vc[0] += 1
+    # Ops after this one must see ``t`` (not the temporary) as the node's output.
+    result.grad_fn = None
+
+
+def _check_cast(src: np.dtype, dst: np.dtype, op: str) -> None:
+    if not np.can_cast(src, dst, casting="same_kind") and not (
+        src.kind == dst.kind or (src.kind in "biu" and dst.kind == "f")
+    ):
+        raise RuntimeError(
+            f"{op}: result type {_dtype.from_numpy_dtype(src)} can't be cast to the desired "
+            f"output type {_dtype.from_numpy_dtype(dst)}"
+        )
+
+
+def _cast(t: Tensor, npd: np.dtype) -> Tensor:
+    from .ops.elementwise import _cast_op
+
+    return _cast_op(t, dtype=npd)
+
+
+def _is_advanced(idx: Any) -> builtins.bool:
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return builtins.any(isinstance(i, np.ndarray) for i in items)
+
+
+def _index(key: Any, t: Tensor) -> Any:
+    """Turn a PyTorch index (tensors, lists, floats …) into a NumPy one, with torch's errors."""
+    if isinstance(key, tuple):
+        return tuple(_index_item(k) for k in key)
+    return _index_item(key)
+
+
+def _index_item(k: Any) -> Any:
+    if k is None or k is Ellipsis or isinstance(k, slice):
+        if isinstance(k, slice):
+            return slice(*(_slice_int(v) for v in (k.start, k.stop, k.step)))
+        return k
+    if isinstance(k, builtins.bool):
+        return k
+    if isinstance(k, int | np.integer):
+        return builtins.int(k)
+    if isinstance(k, Tensor):
+        arr = k._data
+    elif isinstance(k, float | np.floating):
+        raise TypeError(
+            f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+            f"valid indices (got {type(k).__name__})"
+        )
+    else:
+        arr = np.asarray(k)
+    if arr.dtype.kind == "b":
+        return arr
+    if arr.dtype.kind not in "iu":
+        raise TypeError(
+            f"tensors used as indices must be long, int, byte or bool tensors, got {arr.dtype}"
+        )
+    if arr.ndim == 0:
+        return builtins.int(arr)
+    return arr.astype(np.intp, copy=False)
+
+
+def _slice_int(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, Tensor):
+        return builtins.int(v.item())
+    if isinstance(v, float):
+        raise TypeError("slice indices must be integers or None")
+    return v
+
+
+def _registry_getitem(t: Tensor, index: Any) -> Tensor:
+    from .ops.indexing import getitem
+
+    return getitem(t, index=index)
+
+
+def _to_array(data: Any, default_float: Any = None) -> np.ndarray:
+    """Convert Python data to an ndarray with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        return data._data.copy()
+    if isinstance(data, np.ndarray):
+        return data.copy()
+    if (
+        isinstance(data, list | tuple)
+        and data
+        and builtins.any(isinstance(x, Tensor) for x in _flat(data))
+    ):
+        data = _detensor(data)
+    arr = np.array(data)
+    if arr.dtype.kind == "f" and not isinstance(data, np.generic):
+        arr = arr.astype(
+            (default_float or _dtype.get_default_dtype()).np
+            if not isinstance(default_float, _dtype.dtype)
+            else default_float.np
+        )
+    elif arr.dtype.kind == "i":
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "biuf":
+        raise TypeError(f"can't convert {type(data).__name__} of {arr.dtype} to a tensor")
+    return arr
+
+
+def _flat(data: Any) -> Any:
+    for x in data:
+        if isinstance(x, list | tuple):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def _detensor(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, list | tuple):
+        return [_detensor(x) for x in data]
+    return data
+
+
+def as_array(x: Any) -> np.ndarray:
+    """The ndarray behind a tensor, or ``np.asarray(x)``."""
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def tensor(
+    data: Any,
+    dtype: Any = None,
+    requires_grad: builtins.bool = False,
+    device: Any = None,
+    pin_memory: builtins.bool = False,
+) -> Tensor:
+    """A new tensor holding a copy of ``data`` (lists, numbers, arrays or tensors).
+
+    Python floats become float32 (the default dtype), ints int64, bools bool; NumPy arrays keep
+    their dtype, as in PyTorch.
+    """
+    if device is not None:
+        from ._device import device as _device
+
+        _device(device)
+    if dtype is not None:
+        npd = _dtype.to_numpy_dtype(dtype)
+        src = (
+            data._data
+            if isinstance(data, Tensor)
+            else _detensor(data)
+            if isinstance(data, list | tuple)
+            else data
+        )
+        try:
+            arr = np.array(src, dtype=npd)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"tensor(): can't convert the data to {dtype}: {e}") from None
+    else:
+        try:
+            arr = _to_array(data)
+        except ValueError as e:
+            raise ValueError(f"tensor(): the data is not rectangular or not numeric: {e}") from None
+    t = _make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def from_numpy(a: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the ndarray ``a`` (same dtype)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    _dtype.from_numpy_dtype(a.dtype)
+    return _make(a)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Share memory with ``data`` where possible (ndarrays, tensors of the right dtype)."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == _dtype.as_dtype(dtype)):
+        return data
+    if isinstance(data, np.ndarray) and (
+        dtype is None or data.dtype == _dtype.to_numpy_dtype(dtype)
+    ):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+_registry._Tensor = Tensor
+_registry._make = _make

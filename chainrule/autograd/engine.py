@@ -1,0 +1,398 @@
+"""The backward pass: graph nodes, an iterative topological sort, and gradient accumulation.
+
+A ``Node`` is one recorded op call. It holds the op's ``vjp`` closure (from ``ops/``), the input
+tensors (to route gradients to their producers or leaves), the ``needs`` mask, and the inputs'
+version counters (to catch in-place changes of saved values). Broadcasting is undone here, once,
+for every op (``sum_to_shape``), so no VJP ever has to think about it.
+"""
+
+from __future__ import annotations
+
+import traceback
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .grad_mode import state
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
+
+__all__ = ["Node", "run_backward", "sum_to_shape", "observers", "add_observer", "remove_observer"]
+
+# Called as observer(node, g_out, g_ins) after each VJP; empty means zero cost.
+observers: list[Callable[[Node, Any, tuple], None]] = []
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class Node:
+    """One recorded op call: ``vjp`` plus the inputs gradients flow back to."""
+
+    __slots__ = (
+        "vjp",
+        "inputs",
+        "needs",
+        "versions",
+        "opdef",
+        "n_out",
+        "out_meta",
+        "hooks",
+        "retained",
+        "trace",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        vjp: Callable,
+        inputs: tuple,
+        needs: tuple[bool, ...],
+        opdef: Any,
+        n_out: int = 1,
+        out_meta: Any = None,
+    ) -> None:
+        self.vjp = vjp
+        self.inputs = inputs
+        self.needs = needs
+        self.versions = tuple(t._vc[0] if t is not None else 0 for t in inputs)
+        self.opdef = opdef
+        self.n_out = n_out
+        self.out_meta = out_meta  # ((shape, dtype), ...) for multi-output nodes
+        self.hooks: dict[int, list] | None = None
+        self.retained: dict[int, Any] | None = None
+        self.trace = traceback.extract_stack()[:-3] if state.anomaly else None
+
+    def name(self) -> str:
+        """PyTorch-style name of the backward function, e.g. ``MulBackward0``."""
+        return self.opdef.backward_name
+
+    @property
+    def next_functions(self) -> tuple:
+        """((node, output_index), …) of the inputs, like torch's ``grad_fn.next_functions``."""
+        out = []
+        for t in self.inputs:
+            if t is None or not t.requires_grad:
+                out.append((None, 0))
+            elif t.grad_fn is not None:
+                out.append((t.grad_fn, t._out_idx))
+            else:
+                out.append((_AccumulateGrad(t), 0))
+        return tuple(out)
+
+    def release(self) -> None:
+        """Drop the closure and its saved arrays (called after backward without retain_graph)."""
+        self.vjp = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object>"
+
+
+class _AccumulateGrad:
+    """Stand-in node for a leaf in ``next_functions`` (as torch shows it)."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad object>"
+
+
+def add_observer(fn: Callable[[Node, Any, tuple], None]) -> None:
+    """Register ``fn(node, g_out, g_ins)`` to be called after every VJP in every backward."""
+    observers.append(fn)
+
+
+def remove_observer(fn: Callable[[Node, Any, tuple], None]) -> None:
+    """Unregister an observer added with ``add_observer``."""
+    if fn in observers:
+        observers.remove(fn)
+
+
+def sum_to_shape(g: np.ndarray, shape: tuple, node: Node | None = None, index: int = 0) -> Any:
+    """Undo NumPy broadcasting: sum ``g`` down to ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        return _broadcast_error(g, shape, node, index)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    for i, n in enumerate(shape):
+        if n != 1 and g.shape[lead + i] != n:
+            return _broadcast_error(g, shape, node, index)
+    out = g.sum(axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape) if lead or out.shape != shape else out
+
+
+def _broadcast_error(g: np.ndarray, shape: tuple, node: Node | None, index: int) -> None:
+    where = f"{node.opdef.name}: " if node is not None else ""
+    raise RuntimeError(
+        f"{where}gradient of shape {tuple(g.shape)} for input {index} cannot be summed "
+        f"to the input's shape {tuple(shape)}"
+    )
+
+
+def _toposort(roots: Sequence[Node]) -> list[Node]:
+    """Nodes reachable from ``roots``, outputs first; iterative so deep graphs cannot recurse."""
+    order: list[Node] = []
+    visited: set[Node] = set()
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, 0)]
+        while stack:
+            node, i = stack[-1]
+            inputs = node.inputs
+            n = len(inputs)
+            while i < n:
+                t = inputs[i]
+                i += 1
+                if t is not None:
+                    fn = t.grad_fn
+                    if fn is not None and fn not in visited:
+                        visited.add(fn)
+                        stack[-1] = (node, i)
+                        stack.append((fn, 0))
+                        break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _as_tensor(g: np.ndarray) -> Tensor:
+    from .._tensor import Tensor
+
+    return Tensor(g)
+
+
+def _run_hooks(hooks: list, g: np.ndarray) -> np.ndarray:
+    for hook in hooks:
+        out = hook(_as_tensor(g))
+        if out is not None:
+            new = out._data if hasattr(out, "_data") else np.asarray(out)
+            if new.shape != g.shape:
+                raise RuntimeError(
+                    f"hook returned a gradient of shape {tuple(new.shape)}, "
+                    f"expected {tuple(g.shape)}"
+                )
+            g = new.astype(g.dtype, copy=False)
+    return g
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[np.ndarray],
+    retain_graph: bool = False,
+    capture: Sequence[Tensor] | None = None,
+) -> list[np.ndarray | None] | None:
+    """Propagate ``root_grads`` from ``roots`` back through the graph.
+
+    Without ``capture``: accumulate into the ``.grad`` of leaves (``Tensor.backward``).
+    With ``capture``: return the gradients of those tensors and leave ``.grad`` alone
+    (``autograd.grad``).
+    """
+    grads: dict[Node, Any] = {}
+    owned: set[int] = set()  # ids of accumulators we allocated and may add into in place
+    leaf_grads: dict[int, list] = {}
+    captured: dict[Any, int] = {}
+    results: list[np.ndarray | None] = []
+    if capture is not None:
+        results = [None] * len(capture)
+        for k, t in enumerate(capture):
+            captured[(t.grad_fn, t._out_idx) if t.grad_fn is not None else id(t)] = k
+
+    def add_to_node(node: Node, idx: int, g: np.ndarray) -> None:
+        if node.n_out == 1:
+            prev = grads.get(node)
+            if prev is None:
+                grads[node] = g
+            elif id(prev) in owned:
+                prev += g
+            else:
+                acc = prev + g
+                owned.add(id(acc))
+                grads[node] = acc
+            return
+        slots = grads.get(node)
+        if slots is None:
+            slots = grads[node] = [None] * node.n_out
+        prev = slots[idx]
+        if prev is None:
+            slots[idx] = g
+        elif id(prev) in owned:
+            prev += g
+        else:
+            acc = prev + g
+            owned.add(id(acc))
+            slots[idx] = acc
+
+    def add_to_leaf(t: Tensor, g: np.ndarray) -> None:
+        entry = leaf_grads.get(id(t))
+        if entry is None:
+            leaf_grads[id(t)] = [t, g]
+        elif id(entry[1]) in owned:
+            entry[1] += g
+        else:
+            entry[1] = entry[1] + g
+            owned.add(id(entry[1]))
+
+    for t, g in zip(roots, root_grads):
+        if t.grad_fn is not None:
+            add_to_node(t.grad_fn, t._out_idx, g)
+        elif t.requires_grad:
+            add_to_leaf(t, g)
+    order = _toposort([t.grad_fn for t in roots if t.grad_fn is not None])
+
+    for node in order:
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        # Once handed to a VJP an accumulator may be passed on by reference: never add into it.
+        if node.n_out == 1:
+            owned.discard(id(g))
+        else:
+            for gi in g:
+                owned.discard(id(gi))
+        vjp = node.vjp
+        if vjp is None:
+            raise RuntimeError(_FREED)
+        if node.n_out > 1:
+            g = tuple(
+                gi if gi is not None else np.zeros(shape, dtype)
+                for gi, (shape, dtype) in zip(g, node.out_meta)
+            )
+        if node.hooks is not None or node.retained is not None:
+            g = _output_hooks(node, g)
+        if captured:
+            _capture(node, g, captured, results)
+        for t, v in zip(node.inputs, node.versions):
+            if t is not None and t._vc[0] != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: input of {node.name()} of shape "
+                    f"{tuple(t.shape)} is at version {t._vc[0]}; expected version {v} instead."
+                )
+        gins = vjp(g, node.needs)
+        if state.anomaly:
+            _check_finite(node, gins)
+        if observers:
+            for obs in observers:
+                obs(node, g, gins)
+        if not retain_graph:
+            node.release()
+        for i, t in enumerate(node.inputs):
+            if t is None or not node.needs[i]:
+                continue
+            gi = gins[i]
+            if gi is None:
+                continue
+            data = t._data
+            if gi.dtype != data.dtype:
+                gi = gi.astype(data.dtype)
+            if gi.shape != data.shape:
+                gi = sum_to_shape(gi, data.shape, node, i)
+            fn = t.grad_fn
+            if fn is not None:
+                add_to_node(fn, t._out_idx, gi)
+            else:
+                add_to_leaf(t, gi)
+
+    if capture is not None:
+        for entry in leaf_grads.values():
+            k = captured.get(id(entry[0]))
+            if k is not None:
+                results[k] = entry[1]
+        # Results may share memory with each other; hand each caller its own array.
+        return [None if r is None else np.array(r, copy=True) for r in results]
+    taken: set[int] = set()
+    for t, g in leaf_grads.values():
+        if t._hooks:
+            g = _run_hooks(t._hooks, g)
+        if id(g) in taken:
+            g = g.copy()
+        taken.add(id(g))
+        _accumulate_leaf(t, g, owned)
+    return None
+
+
+def _accumulate_leaf(t: Tensor, g: np.ndarray, owned: set[int]) -> None:
+    """``t.grad += g``, into a preallocated buffer if the tensor has one (optimizer flat views)."""
+    if t.grad is not None:
+        gd = t.grad._data
+        if gd.shape != g.shape:
+            raise RuntimeError(
+                f"existing .grad of shape {tuple(gd.shape)} does not match the new gradient "
+                f"of shape {tuple(g.shape)}"
+            )
+        np.add(gd, g, out=gd, casting="unsafe")
+        return
+    from .._tensor import Tensor
+
+    buf = t._grad_buf
+    if buf is not None:
+        np.copyto(buf, g, casting="unsafe")
+        t.grad = Tensor(buf)
+    elif id(g) in owned or (g.base is None and g.flags.writeable and g.flags.owndata):
+        # A fresh array from a VJP: take it. Anything that may alias another gradient is copied.
+        t.grad = Tensor(g)
+    else:
+        t.grad = Tensor(np.array(g, copy=True))
+
+
+def _output_hooks(node: Node, g: Any) -> Any:
+    multi = node.n_out > 1
+    gs = list(g) if multi else [g]
+    if node.hooks is not None:
+        for idx, hooks in node.hooks.items():
+            gs[idx] = _run_hooks(hooks, gs[idx])
+    if node.retained is not None:
+        for idx, ref in node.retained.items():
+            t = ref()
+            if t is not None:
+                if t.grad is None:
+                    t.grad = _as_tensor(np.array(gs[idx], copy=True))
+                else:
+                    t.grad._data += gs[idx]
+    return tuple(gs) if multi else gs[0]
+
+
+def _capture(node: Node, g: Any, captured: dict, results: list) -> None:
+    for idx in range(node.n_out):
+        k = captured.get((node, idx))
+        if k is not None:
+            results[k] = g[idx] if node.n_out > 1 else g
+
+
+def _check_finite(node: Node, gins: tuple) -> None:
+    for i, gi in enumerate(gins):
+        if gi is not None and gi.dtype.kind == "f" and not np.isfinite(gi).all():
+            where = ""
+            if node.trace:
+                frame = node.trace[-1]
+                where = f"\nThe forward call that created it: {frame.filename}:{frame.lineno}\n"
+                where += "".join(traceback.format_list(node.trace[-3:]))
+            raise RuntimeError(
+                f"Function '{node.name()}' returned nan/inf values in its {i}th output "
+                f"(the gradient of its input {i}).{where}"
+            )
+
+
+def retain_ref(t: Tensor) -> Any:
+    """A weak reference to a non-leaf tensor whose gradient should be kept."""
+    return weakref.ref(t)

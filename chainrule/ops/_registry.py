@@ -1,0 +1,261 @@
+"""The ``@op`` decorator: turns an ndarray-level ``(out, vjp)`` function into a Tensor-level one.
+
+An op's forward and gradient are written once, side by side, on NumPy arrays::
+
+    @op("tanh", formula="x̄ = ȳ · (1 − y²)", onnx="Tanh")
+    def tanh(x):
+        y = np.tanh(x)
+        def vjp(g, needs):
+            return (g * (1.0 - y * y),)
+        return y, vjp
+
+The wrapper here does everything that is the same for every op: unwrap tensors, promote dtypes
+the way ``torch.result_type`` does, compute float16 in float32 ("opmath"), keep float32 outputs
+float32 (NumPy scalars and NumPy's own promotion would drift to float64), and record a graph
+``Node`` only when grad mode is on and some input requires grad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._dtype import get_default_dtype, result_type
+from ..autograd.engine import Node
+from ..autograd.grad_mode import state
+
+__all__ = ["op", "OpDef", "REGISTRY", "NONDIFF"]
+
+REGISTRY: dict[str, OpDef] = {}
+NONDIFF: dict[str, OpDef] = {}
+
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+
+_Tensor: Any = None  # set by _tensor.py, which imports ops (breaks the import cycle)
+_make: Any = None
+
+
+class OpDef:
+    """What the registry knows about an op: its name, formula, ONNX name and conventions."""
+
+    __slots__ = (
+        "name",
+        "fn",
+        "formula",
+        "onnx",
+        "backward_name",
+        "differentiable",
+        "promote",
+        "float_only",
+        "multi",
+        "opmath",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        fn: Callable,
+        formula: str,
+        onnx: str | None,
+        backward_name: str | None,
+        differentiable: bool,
+        promote: bool,
+        float_only: bool,
+        multi: bool,
+        opmath: bool = True,
+    ) -> None:
+        self.name = name
+        self.fn = fn
+        self.formula = formula
+        self.onnx = onnx
+        camel = "".join(part.capitalize() for part in name.split("_"))
+        self.backward_name = backward_name or f"{camel}Backward0"
+        self.differentiable = differentiable
+        self.promote = promote
+        self.float_only = float_only
+        self.multi = multi
+        self.opmath = opmath
+
+    def __repr__(self) -> str:
+        return f"OpDef({self.name!r})"
+
+
+class OpFunction:
+    """The Tensor-level callable that ``@op`` returns (the raw function is ``.raw``)."""
+
+    __slots__ = ("opdef", "raw", "__name__", "__wrapped__", "__dict__")
+
+    def __init__(self, opdef: OpDef) -> None:
+        self.opdef = opdef
+        self.raw = opdef.fn
+        self.__name__ = opdef.fn.__name__
+        self.__doc__ = opdef.fn.__doc__
+        self.__wrapped__ = opdef.fn
+
+    def __call__(self, *inputs: Any, **params: Any) -> Any:
+        return apply(self.opdef, inputs, params)
+
+    def __repr__(self) -> str:
+        return f"<op {self.opdef.name}>"
+
+
+def op(
+    name: str,
+    *,
+    formula: str = "",
+    onnx: str | None = None,
+    backward_name: str | None = None,
+    differentiable: bool = True,
+    promote: bool = False,
+    float_only: bool = False,
+    multi: bool = False,
+    opmath: bool = True,
+) -> Callable[[Callable], OpFunction]:
+    """Register an op. Differentiable ops return ``(out, vjp)``; others return ``out``.
+
+    Args:
+        name: the op's name (also the key in ``REGISTRY``).
+        formula: the gradient as a short human string, printed by ``diagnose.explain``.
+        onnx: the ONNX operator this op maps to one-to-one, if any.
+        differentiable: False for comparisons, argmax and the like (outputs never need grad).
+        promote: promote inputs to one dtype by ``torch.result_type`` (binary elementwise ops).
+        float_only: integer/bool inputs are cast to the default float dtype first (exp, sin …).
+        multi: the op returns a tuple of outputs and its VJP takes a tuple of gradients.
+        opmath: compute float16 inputs in float32 and store the result as float16 (False for
+            ops that choose their output dtype themselves, such as casts).
+    """
+
+    def deco(fn: Callable) -> OpFunction:
+        if name in REGISTRY or name in NONDIFF:
+            raise ValueError(f"op {name!r} is registered twice")
+        opdef = OpDef(
+            name,
+            fn,
+            formula,
+            onnx,
+            backward_name,
+            differentiable,
+            promote,
+            float_only,
+            multi,
+            opmath,
+        )
+        (REGISTRY if differentiable else NONDIFF)[name] = opdef
+        return OpFunction(opdef)
+
+    return deco
+
+
+def _unwrap(inputs: tuple) -> tuple[list, bool]:
+    arrays = []
+    requires = False
+    Tensor = _Tensor
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x._data)
+            if x.requires_grad:
+                requires = True
+        else:
+            arrays.append(x)
+    return arrays, requires
+
+
+def _promote(arrays: list) -> np.dtype | None:
+    """The common dtype of the inputs, by torch's rules; fast when they already agree."""
+    dt = None
+    mixed = False
+    has_scalar = False
+    for a in arrays:
+        if type(a) is np.ndarray:
+            if dt is None:
+                dt = a.dtype
+            elif a.dtype is not dt and a.dtype != dt:
+                mixed = True
+        elif a is not None:
+            has_scalar = True
+    if dt is None:
+        return None
+    if not mixed and (not has_scalar or dt.kind == "f"):
+        return dt
+    return result_type(*[a for a in arrays if a is not None])
+
+
+def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
+    """Run ``opdef`` on ``inputs`` and, if needed, record its Node."""
+    arrays, requires = _unwrap(inputs)
+    dt = None
+    if opdef.promote:
+        dt = _promote(arrays)
+        if dt is not None:
+            for i, a in enumerate(arrays):
+                if type(a) is np.ndarray:
+                    if a.dtype != dt:
+                        arrays[i] = a.astype(dt)
+                elif a is not None:
+                    arrays[i] = dt.type(a)
+    if opdef.float_only:
+        for i, a in enumerate(arrays):
+            if type(a) is np.ndarray and a.dtype.kind != "f":
+                arrays[i] = a.astype(get_default_dtype().np)
+    # float16 is a storage type: compute in float32, store the result back as float16.
+    half = False
+    if opdef.opmath:
+        for i, a in enumerate(arrays):
+            if type(a) is np.ndarray and a.dtype is _F16:
+                arrays[i] = a.astype(_F32)
+                half = True
+    if not opdef.differentiable:
+        out = opdef.fn(*arrays, **params)
+        return _wrap_plain(out, half)
+    out, vjp = opdef.fn(*arrays, **params)
+    if state.anomaly:
+        _check_forward(opdef, out)
+    make = _make
+    if not (requires and state.enabled):
+        return _wrap_plain(out, half)
+    needs = tuple(isinstance(x, _Tensor) and x.requires_grad for x in inputs)
+    tensors = tuple(x if isinstance(x, _Tensor) else None for x in inputs)
+    if opdef.multi:
+        outs = [_fix(o, half) for o in out]
+        meta = tuple((o.shape, o.dtype) for o in outs)
+        node = Node(vjp, tensors, needs, opdef, len(outs), meta)
+        return tuple(
+            make(o, node, k) if o.dtype.kind == "f" else make(o, None, 0)
+            for k, o in enumerate(outs)
+        )
+    out = _fix(out, half)
+    if out.dtype.kind != "f":
+        return make(out, None, 0)
+    return make(out, Node(vjp, tensors, needs, opdef), 0)
+
+
+def _fix(out: Any, half: bool) -> np.ndarray:
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if half and out.dtype is _F32:
+        out = out.astype(_F16)
+    return out
+
+
+def _wrap_plain(out: Any, half: bool) -> Any:
+    if isinstance(out, tuple | list):
+        return tuple(_make(_fix(o, half), None, 0) for o in out)
+    return _make(_fix(out, half), None, 0)
+
+
+def _check_forward(opdef: OpDef, out: Any) -> None:
+    outs = out if isinstance(out, tuple | list) else (out,)
+    for o in outs:
+        o = np.asarray(o)
+        if o.dtype.kind == "f" and not np.isfinite(o).all():
+            import traceback
+
+            stack = traceback.extract_stack()[:-4]
+            frame = stack[-1] if stack else None
+            where = f" at {frame.filename}:{frame.lineno} ({frame.line})" if frame else ""
+            raise RuntimeError(
+                f"anomaly: op '{opdef.name}' produced nan/inf in the forward pass{where}"
+            )

@@ -1,0 +1,370 @@
+"""Elementwise ops: forward and gradient side by side.
+
+Gradients are returned in the broadcast output shape; the engine sums them back to each
+input's shape (DESIGN §3). Constants are Python floats so float32 stays float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._registry import op
+from ._special import erf as _erf
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+# ---------------------------------------------------------------- arithmetic
+
+
+@op("add", formula="x̄ = ȳ,  ȳ₂ = ȳ", onnx="Add", promote=True)
+def add(x, y):
+    def vjp(g, needs):
+        return g, g
+
+    return np.add(x, y), vjp
+
+
+@op("sub", formula="x̄ = ȳ,  ȳ₂ = −ȳ", onnx="Sub", promote=True)
+def sub(x, y):
+    def vjp(g, needs):
+        return g, (-g if needs[1] else None)
+
+    return np.subtract(x, y), vjp
+
+
+@op("mul", formula="x̄ = ȳ · y,  ȳ₂ = ȳ · x", onnx="Mul", promote=True)
+def mul(x, y):
+    def vjp(g, needs):
+        return (g * y if needs[0] else None), (g * x if needs[1] else None)
+
+    return np.multiply(x, y), vjp
+
+
+@op("div", formula="x̄ = ȳ / y,  ȳ₂ = −ȳ · x / y²", onnx="Div", promote=True)
+def div(x, y):
+    out = np.true_divide(x, y)
+
+    def vjp(g, needs):
+        gx = g / y if needs[0] else None
+        gy = -g * out / y if needs[1] else None
+        return gx, gy
+
+    return out, vjp
+
+
+@op("neg", formula="x̄ = −ȳ", onnx="Neg")
+def neg(x):
+    def vjp(g, needs):
+        return (-g,)
+
+    return np.negative(x), vjp
+
+
+@op("pow", formula="x̄ = ȳ · p · x^(p−1),  p̄ = ȳ · x^p · ln x", onnx="Pow", promote=True)
+def pow(x, p):
+    out = np.power(x, p)
+
+    def vjp(g, needs):
+        gx = gp = None
+        if needs[0]:
+            # why: d/dx x^0 is 0 everywhere (torch), even at x = 0 where x^(p-1) is inf
+            gx = np.where(p == 0, 0.0, g * p * np.power(x, p - 1)).astype(g.dtype)
+        if needs[1]:
+            # why: torch defines the exponent's gradient as 0 where x == 0 (and p >= 0)
+            safe = np.where(x > 0, x, 1.0)
+            gp = np.where((x == 0) & (p >= 0), 0.0, g * out * np.log(safe)).astype(g.dtype)
+        return gx, gp
+
+    return out, vjp
+
+
+@op("remainder", formula="x̄ = ȳ,  ȳ₂ = −ȳ · floor(x / y)", promote=True)
+def remainder(x, y):
+    def vjp(g, needs):
+        return g, (-g * np.floor_divide(x, y) if needs[1] else None)
+
+    return np.remainder(x, y), vjp
+
+
+@op("floor_divide", differentiable=False, promote=True)
+def floor_divide(x, y):
+    return np.floor_divide(x, y)
+
+
+# ---------------------------------------------------------------- unary math
+
+
+@op("exp", formula="x̄ = ȳ · eˣ", onnx="Exp", float_only=True)
+def exp(x):
+    y = np.exp(x)
+
+    def vjp(g, needs):
+        return (g * y,)
+
+    return y, vjp
+
+
+@op("log", formula="x̄ = ȳ / x", onnx="Log", float_only=True)
+def log(x):
+    def vjp(g, needs):
+        return (g / x,)
+
+    return np.log(x), vjp
+
+
+@op("log1p", formula="x̄ = ȳ / (1 + x)", float_only=True)
+def log1p(x):
+    def vjp(g, needs):
+        return (g / (1.0 + x),)
+
+    return np.log1p(x), vjp
+
+
+@op("sqrt", formula="x̄ = ȳ / (2√x)", onnx="Sqrt", float_only=True)
+def sqrt(x):
+    y = np.sqrt(x)
+
+    def vjp(g, needs):
+        return (g / (2.0 * y),)
+
+    return y, vjp
+
+
+@op("rsqrt", formula="x̄ = −ȳ / (2 x^{3/2})", float_only=True)
+def rsqrt(x):
+    y = 1.0 / np.sqrt(x)
+
+    def vjp(g, needs):
+        return (-0.5 * g * y * y * y,)
+
+    return y, vjp
+
+
+@op("sin", formula="x̄ = ȳ · cos x", onnx="Sin", float_only=True)
+def sin(x):
+    def vjp(g, needs):
+        return (g * np.cos(x),)
+
+    return np.sin(x), vjp
+
+
+@op("cos", formula="x̄ = −ȳ · sin x", onnx="Cos", float_only=True)
+def cos(x):
+    def vjp(g, needs):
+        return (-g * np.sin(x),)
+
+    return np.cos(x), vjp
+
+
+@op("tanh", formula="x̄ = ȳ · (1 − y²)", onnx="Tanh", float_only=True)
+def tanh(x):
+    y = np.tanh(x)
+
+    def vjp(g, needs):
+        return (g * (1.0 - y * y),)
+
+    return y, vjp
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # why: 0.5·(1 + tanh(x/2)) never overflows, unlike 1/(1 + e^{-x}) for large negative x
+    y = np.tanh(x * 0.5)
+    y += 1.0
+    y *= 0.5
+    return y
+
+
+@op("sigmoid", formula="x̄ = ȳ · y · (1 − y)", onnx="Sigmoid", float_only=True)
+def sigmoid(x):
+    y = _sigmoid(x)
+
+    def vjp(g, needs):
+        return (g * y * (1.0 - y),)
+
+    return y, vjp
+
+
+@op("relu", formula="x̄ = ȳ · [x > 0]", onnx="Relu")
+def relu(x):
+    # NOTE: relu'(0) = 0, as in PyTorch.
+    y = np.maximum(x, 0)
+
+    def vjp(g, needs):
+        return (g * (y > 0),)
+
+    return y, vjp
+
+
+@op("abs", formula="x̄ = ȳ · sign(x)", onnx="Abs")
+def abs(x):
+    # NOTE: abs'(0) = 0 (sign(0) = 0), as in PyTorch.
+    def vjp(g, needs):
+        return (g * np.sign(x),)
+
+    return np.abs(x), vjp
+
+
+@op("square", formula="x̄ = 2 · ȳ · x")
+def square(x):
+    def vjp(g, needs):
+        return (2.0 * g * x,)
+
+    return np.square(x), vjp
+
+
+@op("reciprocal", formula="x̄ = −ȳ · y²", onnx="Reciprocal", float_only=True)
+def reciprocal(x):
+    y = np.reciprocal(x)
+
+    def vjp(g, needs):
+        return (-g * y * y,)
+
+    return y, vjp
+
+
+@op("erf", formula="x̄ = ȳ · 2/√π · e^{−x²}", onnx="Erf", float_only=True)
+def erf(x):
+    def vjp(g, needs):
+        return (g * _TWO_OVER_SQRT_PI * np.exp(-x * x),)
+
+    return _erf(x), vjp
+
+
+@op("clamp", formula="x̄ = ȳ · [min ≤ x ≤ max]", onnx="Clip")
+def clamp(x, min=None, max=None):
+    # NOTE: gradient passes at the bounds themselves (PyTorch's subgradient choice).
+    y = np.clip(x, min, max)
+
+    def vjp(g, needs):
+        mask = np.ones(x.shape, dtype=bool)
+        if min is not None:
+            mask &= x >= min
+        if max is not None:
+            mask &= x <= max
+        return (g * mask,)
+
+    return y, vjp
+
+
+@op("maximum", formula="x̄ = ȳ · [x > y] (+ ½ on ties)", onnx="Max", promote=True)
+def maximum(x, y):
+    # NOTE: ties split the gradient half and half, as in PyTorch.
+    def vjp(g, needs):
+        w = (x > y) + 0.5 * (x == y)
+        w = w.astype(g.dtype)
+        return (g * w if needs[0] else None), (g * (1.0 - w) if needs[1] else None)
+
+    return np.maximum(x, y), vjp
+
+
+@op("minimum", formula="x̄ = ȳ · [x < y] (+ ½ on ties)", onnx="Min", promote=True)
+def minimum(x, y):
+    def vjp(g, needs):
+        w = (x < y) + 0.5 * (x == y)
+        w = w.astype(g.dtype)
+        return (g * w if needs[0] else None), (g * (1.0 - w) if needs[1] else None)
+
+    return np.minimum(x, y), vjp
+
+
+@op("where", formula="x̄ = ȳ · [c],  ȳ₂ = ȳ · [¬c]", onnx="Where", promote=True)
+def where(x, y, cond=None):
+    def vjp(g, needs):
+        zero = np.zeros((), dtype=g.dtype)
+        return (
+            np.where(cond, g, zero) if needs[0] else None,
+            np.where(cond, zero, g) if needs[1] else None,
+        )
+
+    return np.where(cond, x, y), vjp
+
+
+@op(
+    "to_dtype",
+    formula="x̄ = ȳ in x's dtype",
+    onnx="Cast",
+    backward_name="ToCopyBackward0",
+    opmath=False,
+)
+def _cast_op(x, dtype=None):
+    def vjp(g, needs):
+        return (g,)  # the engine casts ȳ back to x's dtype
+
+    return x.astype(dtype), vjp
+
+
+# ---------------------------------------------------------------- non-differentiable
+
+
+@op("sign", differentiable=False)
+def sign(x):
+    return np.sign(x)
+
+
+@op("floor", differentiable=False)
+def floor(x):
+    return np.floor(x)
+
+
+@op("ceil", differentiable=False)
+def ceil(x):
+    return np.ceil(x)
+
+
+@op("round", differentiable=False)
+def round(x, decimals=0):
+    return np.round(x, decimals)
+
+
+@op("trunc", differentiable=False)
+def trunc(x):
+    return np.trunc(x)
+
+
+def _compare(name: str, fn: np.ufunc, onnx: str | None = None):
+    @op(name, differentiable=False, promote=True)
+    def compare(x, y):
+        return fn(x, y)
+
+    return compare
+
+
+eq = _compare("eq", np.equal)
+ne = _compare("ne", np.not_equal)
+lt = _compare("lt", np.less)
+le = _compare("le", np.less_equal)
+gt = _compare("gt", np.greater)
+ge = _compare("ge", np.greater_equal)
+logical_and = _compare("logical_and", np.logical_and)
+logical_or = _compare("logical_or", np.logical_or)
+logical_xor = _compare("logical_xor", np.logical_xor)
+bitwise_and = _compare("bitwise_and", np.bitwise_and)
+bitwise_or = _compare("bitwise_or", np.bitwise_or)
+bitwise_xor = _compare("bitwise_xor", np.bitwise_xor)
+
+
+@op("logical_not", differentiable=False)
+def logical_not(x):
+    return np.logical_not(x)
+
+
+@op("bitwise_not", differentiable=False)
+def bitwise_not(x):
+    return np.invert(x)
+
+
+@op("isnan", differentiable=False)
+def isnan(x):
+    return np.isnan(x)
+
+
+@op("isinf", differentiable=False)
+def isinf(x):
+    return np.isinf(x)
+
+
+@op("isfinite", differentiable=False)
+def isfinite(x):
+    return np.isfinite(x)

@@ -1,0 +1,1 @@
+"""Fused layer-level ops: one graph node per layer call, with a hand-written VJP."""
