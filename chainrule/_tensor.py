@@ -460,7 +460,7 @@ class Tensor:
 
     def __getitem__(self, key: Any) -> Tensor:
         idx = _index(key, self)
-        if self.requires_grad and state.enabled:
+        if (self.requires_grad and state.enabled) or _registry._tracer is not None:
             return _registry_getitem(self, index=idx)
         out = self._data[idx]
         if isinstance(out, np.ndarray) and out.base is not None and not _is_advanced(idx):

@@ -37,6 +37,10 @@ _F32 = np.dtype(np.float32)
 _Tensor: Any = None  # set by _tensor.py, which imports ops (breaks the import cycle)
 _make: Any = None
 
+# ONNX export sets this to a callable ``(opdef, inputs, params, outputs)`` for one traced forward
+# pass; ``None`` otherwise, so the only cost when off is one global check per op call.
+_tracer: Any = None
+
 
 class OpDef:
     """What the registry knows about an op: its name, formula, ONNX name and conventions."""
@@ -185,6 +189,8 @@ def _promote(arrays: list) -> np.dtype | None:
 
 def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
     """Run ``opdef`` on ``inputs`` and, if needed, record its Node."""
+    if _tracer is not None:
+        return _apply_traced(opdef, inputs, params)
     arrays, requires = _unwrap(inputs)
     dt = None
     if opdef.promote:
@@ -230,6 +236,18 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
     if out.dtype.kind != "f":
         return make(out, None, 0)
     return make(out, Node(vjp, tensors, needs, opdef), 0)
+
+
+def _apply_traced(opdef: OpDef, inputs: tuple, params: dict) -> Any:
+    """Run the op with tracing off (so it is recorded once), then report it to the tracer."""
+    global _tracer
+    tracer, _tracer = _tracer, None
+    try:
+        out = apply(opdef, inputs, params)
+    finally:
+        _tracer = tracer
+    tracer(opdef, inputs, params, out)
+    return out
 
 
 def _fix(out: Any, half: bool) -> np.ndarray:
