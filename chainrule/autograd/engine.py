@@ -8,6 +8,9 @@ for every op (``sum_to_shape``), so no VJP ever has to think about it.
 
 from __future__ import annotations
 
+import linecache
+import os
+import sys
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
@@ -69,7 +72,7 @@ class Node:
         self.out_meta = out_meta  # ((shape, dtype), ...) for multi-output nodes
         self.hooks: dict[int, list] | None = None
         self.retained: dict[int, Any] | None = None
-        self.trace = traceback.extract_stack()[:-3] if state.anomaly else None
+        self.trace = capture_stack() if state.anomaly else None
 
     def name(self) -> str:
         """PyTorch-style name of the backward function, e.g. ``MulBackward0``."""
@@ -290,7 +293,7 @@ def run_backward(
                 )
         gins = vjp(g, node.needs)
         if state.anomaly:
-            _check_finite(node, gins)
+            _check_finite(node, gins, g)
         if observers:
             for obs in observers:
                 obs(node, g, gins)
@@ -379,18 +382,80 @@ def _capture(node: Node, g: Any, captured: dict, results: list) -> None:
             results[k] = g[idx] if node.n_out > 1 else g
 
 
-def _check_finite(node: Node, gins: tuple) -> None:
+# chainrule's own directory: frames inside it are not "the user's line" in anomaly reports.
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def capture_stack(limit: int = 40) -> list[tuple[str, int, str]]:
+    """The caller's stack as (file, line, function), outermost first; cheap (no source reads).
+
+    Anomaly mode records this per node, so it walks frames instead of calling
+    ``traceback.extract_stack`` (which reads source lines and costs several times more).
+    """
+    f = sys._getframe(1)
+    out = []
+    while f is not None and len(out) < limit:
+        out.append((f.f_code.co_filename, f.f_lineno, f.f_code.co_name))
+        f = f.f_back
+    out.reverse()
+    return out
+
+
+def user_origin(stack: list[tuple[str, int, str]] | None) -> str:
+    """'file:line in func: source' of the innermost frame outside chainrule, plus context."""
+    if not stack:
+        return ""
+    user = [fr for fr in stack if not os.path.abspath(fr[0]).startswith(_PKG_DIR)]
+    frame = user[-1] if user else stack[-1]
+    src = linecache.getline(frame[0], frame[1]).strip()
+    where = f"{frame[0]}:{frame[1]} in {frame[2]}" + (f": {src}" if src else "")
+    shown = [(*fr, linecache.getline(fr[0], fr[1]).strip()) for fr in (user or stack)[-4:]]
+    ctx = "".join(traceback.format_list(traceback.StackSummary.from_list(shown)))
+    return f"\nCreated at {where}\nForward call stack (innermost last):\n{ctx}"
+
+
+def describe_array(a: Any) -> str:
+    """Shape, dtype, min/max/mean of the finite values and the nan/inf counts of an array."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "fc":
+        if a.size == 0:
+            return f"shape {tuple(a.shape)}, {a.dtype}, empty"
+        return (
+            f"shape {tuple(a.shape)}, {a.dtype}, min {a.min()}, max {a.max()}, "
+            f"mean {float(a.mean()):.6g}"
+        )
+    nan = int(np.isnan(a).sum())
+    inf = int(np.isinf(a).sum())
+    fin = a[np.isfinite(a)]
+    stats = (
+        f"min {float(fin.min()):.6g}, max {float(fin.max()):.6g}, mean {float(fin.mean()):.6g}"
+        if fin.size
+        else "no finite values"
+    )
+    extra = ""
+    if fin.size:
+        extra = f", {int((fin == 0).sum())} zeros, {int((fin < 0).sum())} negative"
+    return f"shape {tuple(a.shape)}, {a.dtype}, {stats}, {nan} nan, {inf} inf{extra}"
+
+
+def _check_finite(node: Node, gins: tuple, g: Any = None) -> None:
     for i, gi in enumerate(gins):
         if gi is not None and gi.dtype.kind == "f" and not np.isfinite(gi).all():
-            where = ""
-            if node.trace:
-                frame = node.trace[-1]
-                where = f"\nThe forward call that created it: {frame.filename}:{frame.lineno}\n"
-                where += "".join(traceback.format_list(node.trace[-3:]))
-            raise RuntimeError(
+            lines = [
                 f"Function '{node.name()}' returned nan/inf values in its {i}th output "
-                f"(the gradient of its input {i}).{where}"
-            )
+                f"(the gradient of input {i} of op '{node.opdef.name}'): "
+                f"{describe_array(gi)}",
+            ]
+            if node.opdef.formula:
+                lines.append(f"Gradient formula: {node.opdef.formula}")
+            if g is not None:
+                gs = g if node.n_out > 1 else (g,)
+                for k, gk in enumerate(gs):
+                    lines.append(f"Upstream gradient {k}: {describe_array(gk)}")
+            for k, t in enumerate(node.inputs):
+                if t is not None:
+                    lines.append(f"Forward input {k}: {describe_array(t._data)}")
+            raise RuntimeError("\n".join(lines) + user_origin(node.trace))
 
 
 def retain_ref(t: Tensor) -> Any:

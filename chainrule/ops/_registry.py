@@ -218,7 +218,7 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
         return _wrap_plain(out, half)
     out, vjp = opdef.fn(*arrays, **params)
     if state.anomaly:
-        _check_forward(opdef, out)
+        _check_forward(opdef, out, arrays)
     make = _make
     if not (requires and state.enabled):
         return _wrap_plain(out, half)
@@ -264,16 +264,22 @@ def _wrap_plain(out: Any, half: bool) -> Any:
     return _make(_fix(out, half), None, 0)
 
 
-def _check_forward(opdef: OpDef, out: Any) -> None:
+def _check_forward(opdef: OpDef, out: Any, arrays: list | None = None) -> None:
+    """Anomaly mode: stop at the first op whose output has nan/inf, naming the op, the user's
+    line that called it and the statistics of its inputs (what pushed it out of its domain)."""
     outs = out if isinstance(out, tuple | list) else (out,)
-    for o in outs:
+    for k, o in enumerate(outs):
         o = np.asarray(o)
         if o.dtype.kind == "f" and not np.isfinite(o).all():
-            import traceback
+            from ..autograd.engine import capture_stack, describe_array, user_origin
 
-            stack = traceback.extract_stack()[:-4]
-            frame = stack[-1] if stack else None
-            where = f" at {frame.filename}:{frame.lineno} ({frame.line})" if frame else ""
-            raise RuntimeError(
-                f"anomaly: op '{opdef.name}' produced nan/inf in the forward pass{where}"
-            )
+            lines = [
+                f"anomaly: op '{opdef.name}' produced nan/inf in the forward pass "
+                f"(output {k}: {describe_array(o)})"
+            ]
+            for i, a in enumerate(arrays or ()):
+                if isinstance(a, np.ndarray):
+                    lines.append(f"input {i}: {describe_array(a)}")
+                elif a is not None:
+                    lines.append(f"input {i}: {a!r}")
+            raise RuntimeError("\n".join(lines) + user_origin(capture_stack()))
