@@ -1,0 +1,244 @@
+"""Fused convolutions: conv1d, conv2d, conv_transpose2d, and non-constant padding.
+
+Each call is one graph node. Internally the data is channels-last (NHWC): a convolution window
+then reads ``kernel_width × channels`` contiguous numbers per kernel row, so the im2col copy is
+one strided copy with long contiguous runs, and the whole forward is ONE GEMM
+(``cols @ W``). Backward is two GEMMs (``dW = gᵀ·cols``, ``dcols = g·W``) plus a col2im of
+``kernel_h × kernel_w`` strided adds. Outputs are returned as NCHW *views* of channels-last
+memory: the next conv/pool/elementwise op reads them without a transpose copy, which is where
+NumPy convolutions usually lose to torch.
+
+``pads`` are ``(top, bottom, left, right)`` so ``padding='same'`` with an even kernel can pad
+asymmetrically the way torch does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._registry import op
+
+__all__ = ["conv2d", "conv1d", "conv_transpose2d", "pad_nd", "conv_out_size"]
+
+
+def conv_out_size(n: int, k: int, s: int, d: int, p_total: int) -> int:
+    """Output length of a convolution over ``n`` positions (floor mode)."""
+    return (n + p_total - d * (k - 1) - 1) // s + 1
+
+
+def _to_nhwgc(x: np.ndarray, pads: tuple, groups: int) -> np.ndarray:
+    """NCHW ``x`` as a zero-padded channels-last array of shape (N, Hp, Wp, G, C/G)."""
+    n, c, h, w = x.shape
+    pt, pb, pl, pr = pads
+    xt = x.transpose(0, 2, 3, 1)
+    if not (pt or pb or pl or pr):
+        return xt.reshape(n, h, w, groups, c // groups)
+    xp = np.zeros((n, h + pt + pb, w + pl + pr, groups, c // groups), dtype=x.dtype)
+    xp[:, pt : pt + h, pl : pl + w] = xt.reshape(n, h, w, groups, c // groups)
+    return xp
+
+
+def _windows(xp: np.ndarray, kh: int, kw: int, stride, dilation, ho: int, wo: int) -> np.ndarray:
+    """Read-only view (N, ho, wo, G, kh, kw, Cg) of the sliding windows of (N, H, W, G, Cg)."""
+    n, _, _, g, cg = xp.shape
+    s0, s1, s2, s3, s4 = xp.strides
+    sh, sw = stride
+    dh, dw = dilation
+    return as_strided(
+        xp,
+        (n, ho, wo, g, kh, kw, cg),
+        (s0, sh * s1, sw * s2, s3, dh * s1, dw * s2, s4),
+        writeable=False,
+    )
+
+
+def _col2im(buf: np.ndarray, cols: np.ndarray, stride, dilation) -> None:
+    """Add cols (N, ho, wo, G, kh, kw, Cg) back into the windows of buf (N, H, W, G, Cg)."""
+    _, ho, wo, _, kh, kw, _ = cols.shape
+    sh, sw = stride
+    dh, dw = dilation
+    for i in range(kh):
+        for j in range(kw):
+            buf[
+                :,
+                i * dh : i * dh + sh * (ho - 1) + 1 : sh,
+                j * dw : j * dw + sw * (wo - 1) + 1 : sw,
+            ] += cols[:, :, :, :, i, j]
+
+
+def _conv2d(x, w, b, stride, pads, dilation, groups):
+    """conv2d forward and VJP on arrays (shared by conv1d)."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    g_ = groups
+    og = o // g_
+    pt, pb, pl, pr = pads
+    ho = conv_out_size(h, kh, stride[0], dilation[0], pt + pb)
+    wo = conv_out_size(wd, kw, stride[1], dilation[1], pl + pr)
+    xp = _to_nhwgc(x, pads, g_)
+    m = n * ho * wo
+    k = kh * kw * cg
+    # One copy gathers every window; kw × Cg numbers are contiguous per kernel row.
+    cols = _windows(xp, kh, kw, stride, dilation, ho, wo).reshape(m, g_, k)
+    # Weight as (G, K, O/G) with K ordered (kh, kw, Cg) to match the window layout.
+    wm = w.reshape(g_, og, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(g_, k, og)
+    if g_ == 1:
+        out = cols.reshape(m, k) @ wm[0]
+    else:
+        out = np.matmul(cols.transpose(1, 0, 2), wm).transpose(1, 0, 2).reshape(m, o)
+    if b is not None:
+        out += b
+    y = out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+
+    def vjp(gy, needs):
+        gm = gy.transpose(0, 2, 3, 1).reshape(m, o)
+        gx = gw = gb = None
+        if needs[0]:
+            if g_ == 1:
+                dcols = gm @ wm[0].T
+            else:
+                gmg = gm.reshape(m, g_, og).transpose(1, 0, 2)
+                dcols = np.matmul(gmg, wm.transpose(0, 2, 1)).transpose(1, 0, 2)
+            dxp = np.zeros(xp.shape, dtype=gy.dtype)
+            _col2im(dxp, dcols.reshape(n, ho, wo, g_, kh, kw, cg), stride, dilation)
+            dxp = dxp[:, pt : pt + h, pl : pl + wd].reshape(n, h, wd, c)
+            gx = dxp.transpose(0, 3, 1, 2)
+        if needs[1]:
+            if g_ == 1:
+                gwm = (gm.T @ cols.reshape(m, k)).reshape(1, og, k)
+            else:
+                gmg = gm.reshape(m, g_, og).transpose(1, 2, 0)
+                gwm = np.matmul(gmg, cols.transpose(1, 0, 2))
+            gw = gwm.reshape(g_, og, kh, kw, cg).transpose(0, 1, 4, 2, 3).reshape(o, cg, kh, kw)
+            gw = np.ascontiguousarray(gw)
+        if b is not None and needs[2]:
+            gb = gm.sum(axis=0)
+        return gx, gw, gb
+
+    return y, vjp
+
+
+@op(
+    "conv2d",
+    formula="x̄ = col2im(ȳ·W),  W̄ = ȳᵀ·im2col(x),  b̄ = Σ ȳ",
+    onnx="Conv",
+    backward_name="ConvolutionBackward0",
+)
+def conv2d(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    """2-D convolution (cross-correlation) of NCHW ``x`` with OIHW ``w``; one GEMM forward."""
+    return _conv2d(x, w, b, stride, pads, dilation, groups)
+
+
+@op(
+    "conv1d",
+    formula="x̄ = col2im(ȳ·W),  W̄ = ȳᵀ·im2col(x),  b̄ = Σ ȳ",
+    onnx="Conv",
+    backward_name="ConvolutionBackward0",
+)
+def conv1d(x, w, b=None, stride=1, pads=(0, 0), dilation=1, groups=1):
+    """1-D convolution of NCL ``x`` with OIK ``w``, run as a conv2d of height 1."""
+    y, vjp2 = _conv2d(
+        x[:, :, None, :], w[:, :, None, :], b, (1, stride), (0, 0, *pads), (1, dilation), groups
+    )
+
+    def vjp(g, needs):
+        gx, gw, gb = vjp2(g[:, :, None, :], needs)
+        return (
+            gx[:, :, 0, :] if gx is not None else None,
+            gw[:, :, 0, :] if gw is not None else None,
+            gb,
+        )
+
+    return y[:, :, 0, :], vjp
+
+
+@op(
+    "conv_transpose2d",
+    formula="x̄ = im2col(ȳ)·Wᵀ,  W̄ = xᵀ·im2col(ȳ),  b̄ = Σ ȳ",
+    onnx="ConvTranspose",
+    backward_name="ConvolutionBackward0",
+)
+def conv_transpose2d(
+    x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), groups=1, dilation=(1, 1)
+):
+    """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input); ``w`` is (Cin, Cout/G, kh, kw)."""
+    n, cin, h, wd = x.shape
+    _, cog, kh, kw = w.shape
+    g_ = groups
+    cig = cin // g_
+    sh, sw = stride
+    dh, dw = dilation
+    ph, pw = padding
+    ho = (h - 1) * sh - 2 * ph + dh * (kh - 1) + output_padding[0] + 1
+    wo = (wd - 1) * sw - 2 * pw + dw * (kw - 1) + output_padding[1] + 1
+    hb = max((h - 1) * sh + dh * (kh - 1) + 1, ph + ho)
+    wb = max((wd - 1) * sw + dw * (kw - 1) + 1, pw + wo)
+    m = n * h * wd
+    k = kh * kw * cog
+    xm = x.transpose(0, 2, 3, 1).reshape(m, g_, cig).transpose(1, 0, 2)  # (G, M, Cin/G)
+    wt = w.reshape(g_, cig, cog, kh, kw).transpose(0, 1, 3, 4, 2).reshape(g_, cig, k)
+    cols = np.matmul(xm, wt).transpose(1, 0, 2).reshape(n, h, wd, g_, kh, kw, cog)
+    buf = np.zeros((n, hb, wb, g_, cog), dtype=cols.dtype)
+    _col2im(buf, cols, stride, dilation)
+    out = buf[:, ph : ph + ho, pw : pw + wo].reshape(n, ho, wo, g_ * cog)
+    if b is not None:
+        out += b
+    y = out.transpose(0, 3, 1, 2)
+
+    def vjp(g, needs):
+        gp = np.zeros((n, hb, wb, g_ * cog), dtype=g.dtype)
+        gp[:, ph : ph + ho, pw : pw + wo] = g.transpose(0, 2, 3, 1)
+        gp = gp.reshape(n, hb, wb, g_, cog)
+        gcols = _windows(gp, kh, kw, stride, dilation, h, wd).reshape(m, g_, k).transpose(1, 0, 2)
+        gx = gw = gb = None
+        if needs[0]:
+            gxm = np.matmul(gcols, wt.transpose(0, 2, 1))  # (G, M, Cin/G)
+            gx = gxm.transpose(1, 0, 2).reshape(n, h, wd, cin).transpose(0, 3, 1, 2)
+        if needs[1]:
+            gwm = np.matmul(xm.transpose(0, 2, 1), gcols)  # (G, Cin/G, K)
+            gw = gwm.reshape(g_, cig, kh, kw, cog).transpose(0, 1, 4, 2, 3)
+            gw = np.ascontiguousarray(gw.reshape(cin, cog, kh, kw))
+        if b is not None and needs[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+    return y, vjp
+
+
+_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@op(
+    "pad_nd",
+    formula="x̄ = ȳ summed back onto the source of every padded copy",
+    onnx="Pad",
+    backward_name="ReflectionPad2DBackward0",
+)
+def pad_nd(x, widths=(), mode="reflect"):
+    """Reflect / replicate / circular padding of the last ``len(widths)`` dims.
+
+    ``widths`` is ((before, after), …) for those trailing dims. Each padded dim is a gather
+    ``y = x[idx]``; the gradient sums ȳ back onto the source positions (np.add.at), so
+    positions copied several times (small inputs, circular wrap) get every contribution.
+    """
+    npmode = _NP_MODES[mode]
+    lead = x.ndim - len(widths)
+    idxs = []
+    y = x
+    for i, (lo, hi) in enumerate(widths):
+        ax = lead + i
+        idx = np.pad(np.arange(x.shape[ax]), (lo, hi), mode=npmode)
+        idxs.append((ax, idx))
+        y = np.take(y, idx, axis=ax)
+
+    def vjp(g, needs):
+        gx = g
+        for ax, idx in reversed(idxs):
+            moved = np.moveaxis(gx, ax, 0)
+            acc = np.zeros((x.shape[ax], *moved.shape[1:]), g.dtype)
+            np.add.at(acc, idx, moved)
+            gx = np.moveaxis(acc, 0, ax)
+        return (gx,)
+
+    return y, vjp

@@ -1,0 +1,238 @@
+"""Fused pooling: max (saved argmax), average, adaptive average/max; 2-D kernels, 1-D as H=1.
+
+Like the convolutions these work channels-last internally: a (N, C, H, W) array is viewed as
+(N, H, W, C), which is free for the channels-last views that conv2d returns. The window view
+(N, Ho, Wo, kh, kw, C) is read once; max pooling keeps the flat argmax per output so backward
+is ``kh × kw`` strided adds of ``ȳ · [argmax == k]``, never a search.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._registry import op
+
+__all__ = [
+    "max_pool2d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "pool_out_size",
+]
+
+
+def pool_out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Output length of a pooling window over ``n`` positions (torch's formula, incl. ceil_mode)."""
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    # torch: the last window must start inside the input or the left padding.
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _padded_nhwc(x, kernel, stride, padding, dilation, out_hw, fill):
+    """(N, Hp, Wp, C) copy of x padded with ``fill``, big enough for every (ceil-mode) window."""
+    n, c, h, w = x.shape
+    ph, pw = padding
+    hp = max(h + 2 * ph, (out_hw[0] - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1)
+    wp = max(w + 2 * pw, (out_hw[1] - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1)
+    xt = x.transpose(0, 2, 3, 1)
+    if hp == h and wp == w:
+        return xt
+    xp = np.full((n, hp, wp, c), fill, dtype=x.dtype)
+    xp[:, ph : ph + h, pw : pw + w] = xt
+    return xp
+
+
+def _windows(xp, kernel, stride, dilation, out_hw):
+    """Read-only view (N, Ho, Wo, kh, kw, C) of the pooling windows of NHWC ``xp``."""
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(
+        xp,
+        (xp.shape[0], out_hw[0], out_hw[1], kernel[0], kernel[1], xp.shape[3]),
+        (s0, stride[0] * s1, stride[1] * s2, dilation[0] * s1, dilation[1] * s2, s3),
+        writeable=False,
+    )
+
+
+def _scatter_windows(buf, parts, kernel, stride, dilation, out_hw):
+    """buf[window (i, j)] += parts(i, j) for every kernel offset (the col2im of pooling)."""
+    ho, wo = out_hw
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            hs = i * dilation[0]
+            ws = j * dilation[1]
+            buf[
+                :,
+                hs : hs + stride[0] * (ho - 1) + 1 : stride[0],
+                ws : ws + stride[1] * (wo - 1) + 1 : stride[1],
+            ] += parts(i, j)
+
+
+@op(
+    "max_pool2d",
+    formula="x̄ = ȳ routed to each window's argmax",
+    multi=True,
+    onnx="MaxPool",
+    backward_name="MaxPool2DWithIndicesBackward0",
+)
+def max_pool2d(x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), ceil_mode=False):
+    """Max pooling of NCHW ``x``; returns (values, flat indices into H·W) like torch.
+
+    Ties go to the first maximum in window order and NaN counts as the maximum (torch's rule).
+    """
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    ho = pool_out_size(h, kh, stride[0], padding[0], dilation[0], ceil_mode)
+    wo = pool_out_size(w, kw, stride[1], padding[1], dilation[1], ceil_mode)
+    out_hw = (ho, wo)
+    xp = _padded_nhwc(x, kernel, stride, padding, dilation, out_hw, -np.inf)
+    win = _windows(xp, kernel, stride, dilation, out_hw)
+    if kh * kw == 1:
+        arg = np.zeros((n, ho, wo, c), dtype=np.intp)
+        y = np.array(win[:, :, :, 0, 0])
+    else:
+        flat = win.reshape(n, ho, wo, kh * kw, c)
+        arg = np.argmax(flat, axis=3)
+        y = np.take_along_axis(flat, arg[:, :, :, None, :], axis=3)[:, :, :, 0, :]
+    # torch's indices: position in the unpadded input plane, h * W + w.
+    ki, kj = np.divmod(arg, kw)
+    hh = (np.arange(ho) * stride[0] - padding[0])[None, :, None, None] + ki * dilation[0]
+    ww = (np.arange(wo) * stride[1] - padding[1])[None, None, :, None] + kj * dilation[1]
+    indices = (hh * w + ww).astype(np.int64).transpose(0, 3, 1, 2)
+    xshape = x.shape
+    padded = xp.shape
+
+    def vjp(gs, needs):
+        g = gs[0].transpose(0, 2, 3, 1)
+        dxp = np.zeros(padded, dtype=g.dtype)
+        _scatter_windows(
+            dxp, lambda i, j: np.where(arg == i * kw + j, g, 0.0), kernel, stride, dilation, out_hw
+        )
+        ph, pw = padding
+        gx = dxp[:, ph : ph + xshape[2], pw : pw + xshape[3]].transpose(0, 3, 1, 2)
+        return (gx,)
+
+    return (y.transpose(0, 3, 1, 2), indices), vjp
+
+
+def _avg_divisor(n, k, s, p, out, count_include_pad):
+    """Per-output divisor along one dim, following torch's avg_pool2d kernel."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, n + p)
+    size = end - start
+    if count_include_pad:
+        return size
+    return np.minimum(end, n) - np.maximum(start, 0)
+
+
+@op(
+    "avg_pool2d",
+    formula="x̄ = ȳ / divisor spread over each window",
+    onnx="AveragePool",
+    backward_name="AvgPool2DBackward0",
+)
+def avg_pool2d(
+    x,
+    kernel=(2, 2),
+    stride=(2, 2),
+    padding=(0, 0),
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
+    """Average pooling of NCHW ``x`` with torch's divisor rules (padding, ceil_mode, override)."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    ho = pool_out_size(h, kh, stride[0], padding[0], 1, ceil_mode)
+    wo = pool_out_size(w, kw, stride[1], padding[1], 1, ceil_mode)
+    out_hw = (ho, wo)
+    xp = _padded_nhwc(x, kernel, stride, padding, (1, 1), out_hw, 0.0)
+    win = _windows(xp, kernel, stride, (1, 1), out_hw)
+    if divisor_override:
+        div = np.full((ho, wo), float(divisor_override))
+    else:
+        dh = _avg_divisor(h, kh, stride[0], padding[0], ho, count_include_pad)
+        dw = _avg_divisor(w, kw, stride[1], padding[1], wo, count_include_pad)
+        div = np.outer(dh, dw).astype(np.float64)
+    inv = (1.0 / div).astype(x.dtype)[None, :, :, None]
+    y = win.sum(axis=(3, 4)) * inv
+    xshape = x.shape
+    padded = xp.shape
+
+    def vjp(g, needs):
+        gs = g.transpose(0, 2, 3, 1) * inv
+        dxp = np.zeros(padded, dtype=g.dtype)
+        _scatter_windows(dxp, lambda i, j: gs, kernel, stride, (1, 1), out_hw)
+        ph, pw = padding
+        return (dxp[:, ph : ph + xshape[2], pw : pw + xshape[3]].transpose(0, 3, 1, 2),)
+
+    return y.transpose(0, 3, 1, 2), vjp
+
+
+def _adaptive_matrix(n: int, out: int, dtype) -> np.ndarray:
+    """(out, n) averaging matrix: row i averages x[floor(i·n/out) : ceil((i+1)·n/out)]."""
+    a = np.zeros((out, n), dtype=dtype)
+    for i in range(out):
+        s = (i * n) // out
+        e = -(-((i + 1) * n) // out)
+        a[i, s:e] = 1.0 / (e - s)
+    return a
+
+
+@op(
+    "adaptive_avg_pool2d",
+    formula="x̄ = Aₕᵀ · ȳ · A_w",
+    onnx="GlobalAveragePool",
+    backward_name="AdaptiveAvgPool2DBackward0",
+)
+def adaptive_avg_pool2d(x, output_size=(1, 1)):
+    """Adaptive average pooling of (…, H, W) as two small averaging matrices: y = Aₕ·x·A_wᵀ."""
+    h, w = x.shape[-2:]
+    ah = _adaptive_matrix(h, output_size[0], x.dtype)
+    aw = _adaptive_matrix(w, output_size[1], x.dtype)
+    if output_size == (1, 1):
+        y = x.mean(axis=(-2, -1), keepdims=True)
+    else:
+        y = np.matmul(np.matmul(ah, x), aw.T)
+
+    def vjp(g, needs):
+        return (np.matmul(np.matmul(ah.T, g), aw),)
+
+    return y, vjp
+
+
+@op(
+    "adaptive_max_pool2d",
+    formula="x̄ = ȳ routed to each cell's argmax",
+    multi=True,
+    onnx="MaxPool",
+    backward_name="AdaptiveMaxPool2DBackward0",
+)
+def adaptive_max_pool2d(x, output_size=(1, 1)):
+    """Adaptive max pooling of (N, C, H, W); returns (values, flat indices into H·W)."""
+    n, c, h, w = x.shape
+    oh, ow = output_size
+    y = np.empty((n, c, oh, ow), dtype=x.dtype)
+    idx = np.empty((n, c, oh, ow), dtype=np.int64)
+    for i in range(oh):
+        hs, he = (i * h) // oh, -(-((i + 1) * h) // oh)
+        for j in range(ow):
+            ws, we = (j * w) // ow, -(-((j + 1) * w) // ow)
+            cell = x[:, :, hs:he, ws:we].reshape(n, c, -1)
+            a = np.argmax(cell, axis=2)
+            y[:, :, i, j] = np.take_along_axis(cell, a[:, :, None], axis=2)[:, :, 0]
+            idx[:, :, i, j] = (hs + a // (we - ws)) * w + ws + a % (we - ws)
+
+    def vjp(gs, needs):
+        gx = np.zeros((n, c, h * w), dtype=gs[0].dtype)
+        np.add.at(
+            gx,
+            (np.arange(n)[:, None, None], np.arange(c)[None, :, None], idx.reshape(n, c, -1)),
+            gs[0].reshape(n, c, -1),
+        )
+        return (gx.reshape(n, c, h, w),)
+
+    return (y, idx), vjp
