@@ -27,6 +27,9 @@ from .ops.nn import activation as A
 
 _bool = builtins.bool
 _sum = builtins.sum
+# this module defines tensor any/all, which shadow the builtins below their definitions
+_any = builtins.any
+_all = builtins.all
 
 # ------------------------------------------------------------------ helpers
 
@@ -199,7 +202,7 @@ def arange(
     if vals[2] == 0:
         raise RuntimeError("arange: step must be nonzero")
     if dtype is None:
-        is_int = all(isinstance(v, int | np.integer) for v in vals)
+        is_int = _all(isinstance(v, int | np.integer) for v in vals)
         dt = np.dtype(np.int64) if is_int else _dtype.get_default_dtype().np
     else:
         dt = _dtype.to_numpy_dtype(dtype)
@@ -869,8 +872,12 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
 # ------------------------------------------------------------------ shape
 
 
-def reshape(input: Tensor, *shape: Any) -> Tensor:
+def reshape(input: Tensor, *shape: Any, **kwargs: Any) -> Tensor:
     """The same elements in a new shape (one entry may be −1)."""
+    if "shape" in kwargs:  # torch.reshape(x, shape=…)
+        shape = (kwargs.pop("shape"),)
+    if kwargs:
+        raise TypeError(f"reshape() got unexpected keyword arguments {sorted(kwargs)}")
     if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
         shape = tuple(shape[0])
     shape = tuple(int(s.item() if isinstance(s, Tensor) else s) for s in shape)
@@ -952,8 +959,12 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
-def permute(input: Tensor, *dims: Any) -> Tensor:
+def permute(input: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
     """Reorder the dims."""
+    if "dims" in kwargs:  # torch.permute(x, dims=…)
+        dims = (kwargs.pop("dims"),)
+    if kwargs:
+        raise TypeError(f"permute() got unexpected keyword arguments {sorted(kwargs)}")
     if len(dims) == 1 and isinstance(dims[0], Sequence):
         dims = tuple(dims[0])
     if len(dims) != input.ndim:
@@ -1062,7 +1073,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ts = [x for x in ts if x.shape != (0,)] or ts
     d = _dim(dim, ref.ndim, "cat")
     for k, x in enumerate(ts):
-        if x.ndim != ref.ndim or any(
+        if x.ndim != ref.ndim or _any(
             a != b for i, (a, b) in enumerate(zip(x.shape, ref.shape)) if i != d
         ):
             raise RuntimeError(
@@ -1072,7 +1083,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if len(ts) == 1:
         return ts[0] * 1 if ts[0].requires_grad else ts[0].clone()
     dt = ts[0]._data.dtype
-    if any(x._data.dtype != dt for x in ts):
+    if _any(x._data.dtype != dt for x in ts):
         target = _dtype.from_numpy_dtype(_dtype.result_type(*[x._data for x in ts]))
         ts = [x.to(target) for x in ts]
     return S.cat(*ts, dim=d)
@@ -1092,7 +1103,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     d = _dim(dim, ts[0].ndim + 1, "stack")
     dt = ts[0]._data.dtype
-    if any(x._data.dtype != dt for x in ts):
+    if _any(x._data.dtype != dt for x in ts):
         target = _dtype.from_numpy_dtype(_dtype.result_type(*[x._data for x in ts]))
         ts = [x.to(target) for x in ts]
     return S.stack(*ts, dim=d)
@@ -1223,7 +1234,7 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     sub = tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape))
     src = (
         input[sub]
-        if any(a < b for i, (a, b) in enumerate(zip(idx.shape, input.shape)) if i != d)
+        if _any(a < b for i, (a, b) in enumerate(zip(idx.shape, input.shape)) if i != d)
         else input
     )
     return I.gather(src, dim=d, index=idx % n if idx.size else idx)

@@ -20,11 +20,9 @@ def matmul(a, b):
     def vjp(g, needs):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        # ȳ in the shape of a2 @ b2 (1-D operands were promoted to matrices)
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g2 = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if needs[0]:
             ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
@@ -98,7 +96,8 @@ def einsum(*xs, equation=""):
                 kept = [c for c in sub if c not in missing]
                 gx = np.expand_dims(gx, [sub.index(c) for c in missing]) if kept else gx
                 gx = np.broadcast_to(gx, x.shape)
-            grads.append(np.ascontiguousarray(gx).reshape(x.shape) if gx.shape != x.shape else gx)
+            # ellipsis dims that x was broadcast along are summed away here
+            grads.append(_reduce_batch(gx, x.shape))
         return tuple(grads)
 
     return out, vjp
