@@ -1,0 +1,180 @@
+"""Training checkpoints: model, optimizer, scheduler, epoch, extras and every RNG state in one file.
+
+The file is an ordinary safetensors file written atomically by ``chainrule.io.save``: the model's
+tensors are stored under ``model.<state_dict key>`` (so other tools can read the weights), the
+optimizer's state tensors under ``optimizer.state.<param index>.<name>``, and everything that is not
+a tensor (hyper-parameters, scheduler counters, epoch, your extras) as JSON in ``__metadata__``.
+Restoring the RNG states (chainrule's default generator, NumPy's legacy global state and Python's
+``random``) is what makes a resumed run continue bit for bit like an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import _random
+from .safetensors import load_with_metadata, save
+
+__all__ = ["save_checkpoint", "load_checkpoint", "rng_states", "set_rng_states"]
+
+_FORMAT = "chainrule.checkpoint"
+
+
+def rng_states() -> dict[str, Any]:
+    """Every global RNG state chainrule and typical user code draw from."""
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {
+        "chainrule": _random.default_generator.get_state(),
+        "numpy": {
+            "keys": np.asarray(keys, dtype=np.int64),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": {
+            "version": version,
+            "state": np.asarray(internal, dtype=np.int64),
+            "gauss_next": gauss_next,
+        },
+    }
+
+
+def set_rng_states(states: Mapping[str, Any]) -> None:
+    """Restore what ``rng_states`` returned."""
+    if "chainrule" in states:
+        _random.default_generator.set_state(states["chainrule"])
+    if "numpy" in states:
+        s = states["numpy"]
+        keys = np.asarray(getattr(s["keys"], "_data", s["keys"])).astype(np.uint32)
+        np.random.set_state(("MT19937", keys, s["pos"], s["has_gauss"], s["cached_gaussian"]))
+    if "python" in states:
+        s = states["python"]
+        internal = tuple(int(v) for v in np.asarray(getattr(s["state"], "_data", s["state"])))
+        random.setstate((s["version"], internal, s["gauss_next"]))
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Any = None,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    epoch: int | None = None,
+    **extra: Any,
+) -> None:
+    """Save a resumable training checkpoint to ``path`` (atomically).
+
+    Args:
+        path: the ``.safetensors`` file to write.
+        model, optimizer, scheduler: objects with ``state_dict()`` (any may be omitted).
+        epoch: the epoch (or step) reached.
+        **extra: more values to keep (step counters, a history dict, best metric …): tensors,
+            numbers, strings, None, bools and dicts / lists of them.
+
+    Example:
+        >>> cr.save_checkpoint("ck.safetensors", model=net, epoch=3)  # doctest: +SKIP
+    """
+    payload: dict[str, Any] = {"format": _FORMAT, "epoch": epoch}
+    if model is not None:
+        payload["model"] = dict(model.state_dict())
+    if optimizer is not None:
+        payload["optimizer"] = optimizer.state_dict()
+    if scheduler is not None:
+        payload["scheduler"] = scheduler.state_dict()
+    payload["extra"] = dict(extra)
+    payload["rng"] = rng_states()
+    save(payload, path, metadata={"format": "pt"})
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(getattr(x, "shape", ()))
+
+
+def _check_model(path: str, model: Any, saved: Mapping[str, Any]) -> None:
+    current = model.state_dict()
+    for key, value in current.items():
+        if key not in saved:
+            raise RuntimeError(
+                f"load_checkpoint({path!r}): the checkpoint is for a different architecture: "
+                f"key {key!r} of the model is missing from the checkpoint"
+            )
+        if _shape(saved[key]) != _shape(value):
+            raise RuntimeError(
+                f"load_checkpoint({path!r}): the checkpoint is for a different architecture: "
+                f"{key!r} has shape {list(_shape(saved[key]))} in the checkpoint but "
+                f"{list(_shape(value))} in the model"
+            )
+    for key in saved:
+        if key not in current:
+            raise RuntimeError(
+                f"load_checkpoint({path!r}): the checkpoint is for a different architecture: "
+                f"unexpected key {key!r} (not in the model)"
+            )
+
+
+def _check_optimizer(path: str, optimizer: Any, saved: Mapping[str, Any]) -> None:
+    groups = optimizer.state_dict().get("param_groups", [])
+    saved_groups = saved.get("param_groups", [])
+    if len(groups) != len(saved_groups):
+        raise ValueError(
+            f"load_checkpoint({path!r}): the checkpoint's optimizer has {len(saved_groups)} "
+            f"parameter groups, this optimizer has {len(groups)}"
+        )
+    for i, (g, s) in enumerate(zip(groups, saved_groups)):
+        if len(g.get("params", [])) != len(s.get("params", [])):
+            raise ValueError(
+                f"load_checkpoint({path!r}): loaded state dict contains a parameter group "
+                f"({i}) that doesn't match the size of optimizer's group: "
+                f"{len(s.get('params', []))} vs {len(g.get('params', []))} parameters"
+            )
+
+
+def load_checkpoint(
+    path: str | os.PathLike,
+    model: Any = None,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    *,
+    restore_rng: bool = True,
+    strict: bool = True,
+) -> dict[str, Any]:
+    """Restore a checkpoint written by ``save_checkpoint`` into the given objects.
+
+    Everything is validated (file format, architecture, optimizer groups) before any object is
+    changed. Returns ``{"epoch": epoch, **extra}``; the RNG states are restored unless
+    ``restore_rng=False``.
+
+    Raises:
+        ValueError: not a valid checkpoint file, or an optimizer with other parameter groups.
+        RuntimeError: the model's architecture differs (names the first mismatched key/shape).
+    """
+    spath = os.fspath(path)
+    payload, _ = load_with_metadata(spath)
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise ValueError(
+            f"load_checkpoint({spath!r}): not a chainrule checkpoint (a plain state_dict? load "
+            "it with cr.load and model.load_state_dict)"
+        )
+    for name, obj in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler)):
+        if obj is not None and name not in payload:
+            raise ValueError(f"load_checkpoint({spath!r}): the checkpoint holds no {name} state")
+    if model is not None and strict:
+        _check_model(spath, model, payload["model"])
+    if optimizer is not None:
+        _check_optimizer(spath, optimizer, payload["optimizer"])
+    if model is not None:
+        model.load_state_dict(payload["model"], strict=strict)
+    if optimizer is not None:
+        optimizer.load_state_dict(payload["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(payload["scheduler"])
+    if restore_rng:
+        set_rng_states(payload["rng"])
+    out = {"epoch": payload.get("epoch")}
+    out.update(payload.get("extra", {}))
+    return out

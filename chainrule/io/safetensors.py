@@ -1,0 +1,361 @@
+"""``save`` / ``load`` on safetensors files: no pickle, validated headers, atomic writes.
+
+A file holds named tensors plus a ``__metadata__`` string map. A plain state_dict is stored as
+exactly that (so ``safetensors.torch.load_file`` reads it into PyTorch); any other object (a
+tensor, nested dicts / lists / tuples of tensors, numbers, strings, ``None``, bools) is stored as
+its tensors plus a JSON description of the structure under the metadata key ``chainrule.layout``.
+
+Loading parses and checks the header here, in plain Python, before reading any tensor: a
+truncated, corrupt or foreign file (a pickle, a zip) raises ``ValueError`` naming the file and the
+problem. Nothing is ever unpickled or executed. Writing goes through the ``safetensors`` package.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from .._tensor import Tensor, _make
+
+__all__ = ["save", "load", "save_file", "load_file"]
+
+LAYOUT_KEY = "chainrule.layout"
+_MAX_HEADER = 100 * 1024 * 1024  # the safetensors reference implementation's limit
+
+# safetensors dtype tag -> NumPy dtype (BF16 is widened to float32 after reading).
+_DTYPES: dict[str, np.dtype] = {
+    "F64": np.dtype("<f8"),
+    "F32": np.dtype("<f4"),
+    "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"),
+    "I64": np.dtype("<i8"),
+    "I32": np.dtype("<i4"),
+    "I16": np.dtype("<i2"),
+    "I8": np.dtype("i1"),
+    "U8": np.dtype("u1"),
+    "U16": np.dtype("<u2"),
+    "U32": np.dtype("<u4"),
+    "U64": np.dtype("<u8"),
+    "BOOL": np.dtype("?"),
+}
+# unsigned wider than 8 bits has no chainrule dtype: keep the values in int64.
+_WIDEN = {"U16": np.int64, "U32": np.int64, "U64": np.int64}
+
+
+# --------------------------------------------------------------------------- flattening
+
+
+def _is_module(obj: Any) -> bool:
+    return callable(getattr(obj, "state_dict", None)) and callable(getattr(obj, "parameters", None))
+
+
+def _to_array(x: Any) -> np.ndarray | None:
+    """The ndarray to store for a tensor-like value, or None if ``x`` is not one."""
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, np.ndarray):
+        return x
+    if type(x).__module__.startswith("torch") and hasattr(x, "detach"):
+        t = x.detach().cpu()
+        if str(t.dtype) == "torch.bfloat16":
+            t = t.float()
+        return t.numpy()
+    return None
+
+
+def _check_array(a: np.ndarray, where: str) -> np.ndarray:
+    if a.dtype.kind not in "biuf?" or a.dtype.itemsize > 8 or a.dtype.kind == "c":
+        raise TypeError(f"cr.save: {where} has dtype {a.dtype}, which safetensors cannot store")
+    return np.ascontiguousarray(a)
+
+
+class _Flattener:
+    """Turns an object into (tensors by name, JSON layout)."""
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, np.ndarray] = {}
+
+    def name_for(self, path: str) -> str:
+        name = path or "tensor"
+        n = 1
+        while name in self.tensors:
+            n += 1
+            name = f"{path}#{n}"
+        return name
+
+    def node(self, obj: Any, path: str) -> Any:
+        if _is_module(obj):
+            raise TypeError(
+                f"cr.save: cannot save a whole Module ({type(obj).__name__}); chainrule never "
+                "pickles. Save its parameters instead: cr.save(model.state_dict(), path)"
+            )
+        arr = _to_array(obj)
+        if arr is not None:
+            name = self.name_for(path)
+            self.tensors[name] = _check_array(arr, repr(path or "the tensor"))
+            return {"T": name, "np": True} if isinstance(obj, np.ndarray) else {"T": name}
+        if obj is None or isinstance(obj, bool | int | float | str):
+            return {"v": obj}
+        if isinstance(obj, np.generic):
+            return {"v": obj.item()}
+        if isinstance(obj, Mapping):
+            items = []
+            for k, v in obj.items():
+                if not isinstance(k, str | int | float | bool) and k is not None:
+                    raise TypeError(f"cr.save: dict key {k!r} at {path!r} is not a str or number")
+                items.append([k, self.node(v, f"{path}.{k}" if path else str(k))])
+            out: dict[str, Any] = {"d": items}
+            if isinstance(obj, collections.OrderedDict):
+                out["od"] = True
+            return out
+        if isinstance(obj, list | tuple):
+            kids = [self.node(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(obj)]
+            return {"t": kids} if isinstance(obj, tuple) else {"l": kids}
+        raise TypeError(
+            f"cr.save: cannot store an object of type {type(obj).__name__} at {path!r}; "
+            "supported: tensors, ndarrays, numbers, strings, None, bools, and dicts / lists / "
+            "tuples of them"
+        )
+
+
+def _is_flat_state_dict(obj: Any) -> bool:
+    return (
+        isinstance(obj, Mapping)
+        and len(obj) > 0
+        and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
+    )
+
+
+def _serialize(obj: Any, metadata: Mapping[str, str] | None) -> bytes:
+    from safetensors.numpy import save as st_save
+
+    meta = {}
+    for k, v in (metadata or {}).items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError(f"cr.save: metadata must map str to str, got {k!r}: {v!r}")
+        meta[k] = v
+    flat = _Flattener()
+    layout = flat.node(obj, "")
+    if not _is_flat_state_dict(obj) or list(flat.tensors) != list(obj):
+        meta[LAYOUT_KEY] = json.dumps(layout, allow_nan=True)
+    elif isinstance(obj, Mapping):
+        # Keep the key order of a plain state_dict (the file itself sorts tensors by dtype).
+        meta[LAYOUT_KEY] = json.dumps(layout)
+    return st_save(flat.tensors, metadata=meta or None)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, replace."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def save(
+    obj: Any, f: str | os.PathLike | BinaryIO, metadata: Mapping[str, str] | None = None, **_: Any
+) -> None:
+    """Save ``obj`` (a state_dict, a tensor, or nested containers of tensors and plain values).
+
+    Args:
+        obj: what to save. A whole Module raises ``TypeError``: save ``model.state_dict()``.
+        f: a path (written atomically) or a binary file object (written with one ``write``).
+        metadata: extra string-to-string entries for the file's ``__metadata__``.
+
+    Example:
+        >>> cr.save(model.state_dict(), "model.safetensors")  # doctest: +SKIP
+    """
+    data = _serialize(obj, metadata)
+    if isinstance(f, str | os.PathLike):
+        _write_bytes(os.fspath(f), data)
+    elif hasattr(f, "write"):
+        f.write(data)
+    else:
+        raise TypeError(
+            f"cr.save: f must be a path or a binary file object, got {type(f).__name__}"
+        )
+
+
+def save_file(
+    tensors: Mapping[str, Any],
+    filename: str | os.PathLike,
+    metadata: Mapping[str, str] | None = None,
+) -> None:
+    """``safetensors.torch.save_file``'s signature: a flat dict of tensors, saved atomically."""
+    save(dict(tensors), filename, metadata=metadata)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_source(f: Any) -> tuple[bytes, str]:
+    if isinstance(f, str | os.PathLike):
+        path = os.fspath(f)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"cr.load: no such file: {path!r}")
+        with open(path, "rb") as fh:
+            return fh.read(), path
+    if hasattr(f, "read"):
+        data = f.read()
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError("cr.load: the file object must be opened in binary mode")
+        return bytes(data), repr(getattr(f, "name", "<file object>"))
+    if isinstance(f, bytes | bytearray):
+        return bytes(f), "<bytes>"
+    raise TypeError(f"cr.load: f must be a path or a binary file object, got {type(f).__name__}")
+
+
+def parse(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Validate a safetensors byte string and return (arrays in header order, metadata)."""
+
+    def bad(msg: str) -> ValueError:
+        return ValueError(f"{source}: not a valid safetensors file: {msg}")
+
+    if len(data) < 8:
+        raise bad(f"{len(data)} bytes is too short for the 8-byte header length (truncated?)")
+    n = int.from_bytes(data[:8], "little")
+    if n > len(data) - 8:
+        raise bad(
+            f"header length {n} runs past the end of the file ({len(data)} bytes): truncated, "
+            "or a different format (a pickle or zip file saved by torch.save?)"
+        )
+    if n > _MAX_HEADER or n < 2:
+        raise bad(f"implausible header length {n}")
+    raw = data[8 : 8 + n]
+    if raw[:1] != b"{":
+        raise bad("the header does not start with '{' (corrupted header or a different format)")
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise bad(f"corrupted header, not JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise bad("the header is not a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise bad("__metadata__ must map strings to strings")
+    body = memoryview(data)[8 + n :]
+    arrays: dict[str, np.ndarray] = {}
+    for name, info in header.items():
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+            raise bad(f"tensor {name!r}: entry needs dtype, shape and data_offsets")
+        tag, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if tag not in _DTYPES:
+            raise bad(f"tensor {name!r}: unknown dtype tag {tag!r} (known: {sorted(_DTYPES)})")
+        if not isinstance(shape, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
+        ):
+            raise bad(f"tensor {name!r}: bad shape {shape!r}")
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        ):
+            raise bad(f"tensor {name!r}: bad data_offsets {offsets!r}")
+        begin, end = offsets
+        if not 0 <= begin <= end <= len(body):
+            raise bad(
+                f"tensor {name!r}: data_offsets {offsets} out of range for a data section of "
+                f"{len(body)} bytes (truncated file?)"
+            )
+        npd = _DTYPES[tag]
+        expected = math.prod(shape) * npd.itemsize
+        if end - begin != expected:
+            raise bad(
+                f"tensor {name!r}: {end - begin} bytes of data for shape {shape} and dtype {tag} "
+                f"(expected {expected})"
+            )
+        arr = np.frombuffer(body[begin:end], dtype=npd).reshape(shape).copy()
+        if tag == "BF16":
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        elif tag in _WIDEN:
+            arr = arr.astype(_WIDEN[tag])
+        arrays[name] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+    return arrays, metadata
+
+
+def _build(node: Any, arrays: dict[str, np.ndarray], source: str) -> Any:
+    if not isinstance(node, dict):
+        raise ValueError(f"{source}: corrupted chainrule layout entry {node!r}")
+    if "T" in node:
+        if node["T"] not in arrays:
+            raise ValueError(f"{source}: layout names tensor {node['T']!r}, missing from the file")
+        arr = arrays[node["T"]]
+        return arr if node.get("np") else _make(arr)
+    if "v" in node:
+        return node["v"]
+    if "d" in node:
+        cls = collections.OrderedDict if node.get("od") else dict
+        return cls((k, _build(v, arrays, source)) for k, v in node["d"])
+    if "l" in node:
+        return [_build(v, arrays, source) for v in node["l"]]
+    if "t" in node:
+        return tuple(_build(v, arrays, source) for v in node["t"])
+    raise ValueError(f"{source}: corrupted chainrule layout entry {node!r}")
+
+
+def load_with_metadata(f: Any) -> tuple[Any, dict[str, str]]:
+    """Like ``load``, also returning the file's ``__metadata__`` map."""
+    data, source = _read_source(f)
+    arrays, metadata = parse(data, source)
+    layout = metadata.get(LAYOUT_KEY)
+    if layout is None:
+        return {k: _make(v) for k, v in arrays.items()}, metadata
+    try:
+        tree = json.loads(layout)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{source}: corrupted {LAYOUT_KEY} metadata ({e})") from None
+    return _build(tree, arrays, source), metadata
+
+
+def load(
+    f: str | os.PathLike | BinaryIO,
+    map_location: Any = None,
+    weights_only: bool = True,
+    mmap: bool | None = None,
+    **_: Any,
+) -> Any:
+    """Load what ``save`` stored (or any safetensors file: a dict of tensors).
+
+    ``map_location``, ``weights_only`` and ``mmap`` are accepted for PyTorch compatibility and
+    ignored: everything is on the CPU and nothing is ever unpickled.
+
+    Raises:
+        FileNotFoundError: no file at the path.
+        ValueError: the file is truncated, corrupt, or not a safetensors file (names the path).
+    """
+    return load_with_metadata(f)[0]
+
+
+def load_file(filename: str | os.PathLike) -> dict[str, Tensor]:
+    """``safetensors.torch.load_file``'s signature: the file's tensors as a flat dict."""
+    data, source = _read_source(filename)
+    arrays, _ = parse(data, source)
+    return {k: _make(v) for k, v in arrays.items()}
