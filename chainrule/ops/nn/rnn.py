@@ -1,0 +1,365 @@
+"""Fused recurrent kernels: a whole sequence of one RNN/LSTM/GRU layer and direction is ONE node.
+
+Forward: one GEMM projects the inputs of all time steps at once, then each step adds one
+recurrent GEMM into a preallocated gate buffer and applies the gate nonlinearities in place.
+Backward runs through time inside the same node, writing the pre-activation gradients of every
+step into one buffer, so the weight gradients are one GEMM over all steps (not one per step).
+
+Gate orders and weight layouts are torch's: LSTM (i, f, g, o), GRU (r, z, n) with b_hn inside
+``r * (W_hn h + b_hn)``. Internally the LSTM rows are reordered to (i, f, o, g) so the three
+sigmoid gates are one contiguous block; gradients are put back in torch's order.
+
+Sigmoid is computed as ``0.5 · tanh(0.5 x) + 0.5``: exact algebraically, and it never overflows
+(``1 / (1 + exp(-x))`` warns for large negative x).
+
+Arguments: ``x`` is (T, B, I) time-major (or (B, I) for the single-step cell ops), ``h0``/``c0``
+are (B, H). ``reverse=True`` walks the sequence backwards (the reverse direction of a
+bidirectional layer); outputs are always in input time order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._registry import op
+
+__all__ = ["lstm_layer", "gru_layer", "rnn_layer", "lstm_cell", "gru_cell", "rnn_cell"]
+
+
+def _sigmoid_(a: np.ndarray) -> None:
+    """In-place logistic sigmoid via tanh (no overflow warnings)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
+def _order(t: int, reverse: bool) -> list[int]:
+    return list(range(t - 1, -1, -1)) if reverse else list(range(t))
+
+
+def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+    """LSTM forward over (T, B, I) plus the backward-through-time VJP."""
+    t_len, bsz, isz = x.shape
+    hsz = w_ih.shape[0] // 4
+    psz = w_hr.shape[0] if w_hr is not None else hsz
+    dt = x.dtype
+    # torch's (i, f, g, o) rows -> (i, f, o, g): the sigmoid gates become one block.
+    perm = np.r_[0 : 2 * hsz, 3 * hsz : 4 * hsz, 2 * hsz : 3 * hsz]
+    inv = np.argsort(perm)
+    wi = w_ih[perm]
+    wh = w_hh[perm]
+    order = _order(t_len, reverse)
+    xo = x[::-1] if reverse else x
+    gates = (xo.reshape(t_len * bsz, isz) @ wi.T).reshape(t_len, bsz, 4 * hsz)
+    if b_ih is not None:
+        gates += (b_ih + b_hh)[perm]
+    hs = np.empty((t_len + 1, bsz, psz), dtype=dt)
+    cs = np.empty((t_len + 1, bsz, hsz), dtype=dt)
+    tcs = np.empty((t_len, bsz, hsz), dtype=dt)
+    hraw = np.empty((t_len, bsz, hsz), dtype=dt) if w_hr is not None else None
+    hs[0] = h0
+    cs[0] = c0
+    wht = wh.T
+    s3 = 3 * hsz
+    tmp = np.empty((bsz, hsz), dtype=dt)
+    for k in range(t_len):
+        gk = gates[k]
+        gk += hs[k] @ wht
+        _sigmoid_(gk[:, :s3])
+        np.tanh(gk[:, s3:], out=gk[:, s3:])
+        c = cs[k + 1]
+        np.multiply(gk[:, hsz : 2 * hsz], cs[k], out=c)
+        np.multiply(gk[:, :hsz], gk[:, s3:], out=tmp)
+        c += tmp
+        np.tanh(c, out=tcs[k])
+        if w_hr is None:
+            np.multiply(gk[:, 2 * hsz : s3], tcs[k], out=hs[k + 1])
+        else:
+            np.multiply(gk[:, 2 * hsz : s3], tcs[k], out=hraw[k])
+            np.matmul(hraw[k], w_hr.T, out=hs[k + 1])
+    out = hs[:0:-1] if reverse else hs[1:]
+    outs = (out, hs[t_len].copy(), cs[t_len].copy())
+
+    def vjp(gs, needs):
+        g_out, g_h, g_c = gs
+        g_out = g_out[::-1] if reverse else g_out
+        dgates = np.empty((t_len, bsz, 4 * hsz), dtype=dt)
+        dhs = np.empty((t_len, bsz, psz), dtype=dt) if w_hr is not None else None
+        dh = np.array(g_h, dtype=dt)
+        dc = np.array(g_c, dtype=dt)
+        da = np.empty((bsz, hsz), dtype=dt)
+        for k in range(t_len - 1, -1, -1):
+            dh += g_out[k]
+            if w_hr is not None:
+                dhs[k] = dh
+                dh = dh @ w_hr
+            gk = gates[k]
+            i = gk[:, :hsz]
+            f = gk[:, hsz : 2 * hsz]
+            o = gk[:, 2 * hsz : s3]
+            gg = gk[:, s3:]
+            tc = tcs[k]
+            dk = dgates[k]
+            # dc += dh * o * (1 - tanh(c)^2)
+            np.multiply(tc, tc, out=da)
+            np.subtract(1.0, da, out=da)
+            da *= o
+            da *= dh
+            dc += da
+            np.multiply(dh, tc, out=dk[:, 2 * hsz : s3])  # d o
+            np.multiply(dc, gg, out=dk[:, :hsz])  # d i
+            np.multiply(dc, cs[k], out=dk[:, hsz : 2 * hsz])  # d f
+            np.multiply(dc, i, out=dk[:, s3:])  # d g
+            dc *= f
+            # through the nonlinearities: sigmoid' = s(1 - s), tanh' = 1 - t^2
+            sg = gk[:, :s3]
+            dk[:, :s3] *= sg
+            dk[:, :s3] *= 1.0 - sg
+            dk[:, s3:] *= 1.0 - gg * gg
+            dh = dk @ wh
+        d2 = dgates.reshape(t_len * bsz, 4 * hsz)
+        gx = gh0 = gc0 = gwi = gwh = gb = gwr = None
+        if needs[0]:
+            gx = (d2 @ wi).reshape(t_len, bsz, isz)
+            gx = gx[::-1] if reverse else gx
+        if needs[1]:
+            gh0 = dh
+        if needs[2]:
+            gc0 = dc
+        if needs[3]:
+            gwi = (d2.T @ xo.reshape(t_len * bsz, isz))[inv]
+        if needs[4]:
+            gwh = (d2.T @ hs[:-1].reshape(t_len * bsz, psz))[inv]
+        if b_ih is not None and (needs[5] or needs[6]):
+            gb = d2.sum(axis=0)[inv]
+        if w_hr is not None and needs[7]:
+            gwr = dhs.reshape(t_len * bsz, psz).T @ hraw.reshape(t_len * bsz, hsz)
+        return gx, gh0, gc0, gwi, gwh, gb, (gb.copy() if gb is not None else None), gwr
+
+    return outs, vjp
+
+
+def _gru(x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
+    """GRU forward over (T, B, I) plus the backward-through-time VJP."""
+    t_len, bsz, isz = x.shape
+    hsz = w_ih.shape[0] // 3
+    dt = x.dtype
+    h2 = 2 * hsz
+    xo = x[::-1] if reverse else x
+    gi = (xo.reshape(t_len * bsz, isz) @ w_ih.T).reshape(t_len, bsz, 3 * hsz)
+    if b_ih is not None:
+        gi += b_ih
+    hs = np.empty((t_len + 1, bsz, hsz), dtype=dt)
+    ghn = np.empty((t_len, bsz, hsz), dtype=dt)  # W_hn h + b_hn, needed for dr
+    hs[0] = h0
+    wht = w_hh.T
+    for k in range(t_len):
+        gh = hs[k] @ wht
+        if b_hh is not None:
+            gh += b_hh
+        gk = gi[k]
+        rz = gk[:, :h2]
+        rz += gh[:, :h2]
+        _sigmoid_(rz)
+        ghn[k] = gh[:, h2:]
+        n = gk[:, h2:]
+        n += gk[:, :hsz] * gh[:, h2:]
+        np.tanh(n, out=n)
+        # h' = (1 - z) n + z h = n + z (h - n)
+        hk = hs[k + 1]
+        np.subtract(hs[k], n, out=hk)
+        hk *= gk[:, hsz:h2]
+        hk += n
+    out = hs[:0:-1] if reverse else hs[1:]
+    outs = (out, hs[t_len].copy())
+
+    def vjp(gs, needs):
+        g_out, g_h = gs
+        g_out = g_out[::-1] if reverse else g_out
+        dgi = np.empty((t_len, bsz, 3 * hsz), dtype=dt)
+        dgh = np.empty((t_len, bsz, 3 * hsz), dtype=dt)
+        dh = np.array(g_h, dtype=dt)
+        for k in range(t_len - 1, -1, -1):
+            dh += g_out[k]
+            gk = gi[k]
+            r = gk[:, :hsz]
+            z = gk[:, hsz:h2]
+            n = gk[:, h2:]
+            di = dgi[k]
+            dhh = dgh[k]
+            dan = di[:, h2:]
+            np.multiply(dh, 1.0 - z, out=dan)
+            dan *= 1.0 - n * n
+            np.subtract(hs[k], n, out=di[:, hsz:h2])
+            di[:, hsz:h2] *= dh  # dz
+            np.multiply(dan, ghn[k], out=di[:, :hsz])  # dr
+            rz = gk[:, :h2]
+            di[:, :h2] *= rz
+            di[:, :h2] *= 1.0 - rz
+            dhh[:, :h2] = di[:, :h2]
+            np.multiply(dan, r, out=dhh[:, h2:])
+            dh = dh * z
+            dh += dhh @ w_hh
+        gi2 = dgi.reshape(t_len * bsz, 3 * hsz)
+        gh2 = dgh.reshape(t_len * bsz, 3 * hsz)
+        gx = gh0 = gwi = gwh = gbi = gbh = None
+        if needs[0]:
+            gx = (gi2 @ w_ih).reshape(t_len, bsz, isz)
+            gx = gx[::-1] if reverse else gx
+        if needs[1]:
+            gh0 = dh
+        if needs[2]:
+            gwi = gi2.T @ xo.reshape(t_len * bsz, isz)
+        if needs[3]:
+            gwh = gh2.T @ hs[:-1].reshape(t_len * bsz, hsz)
+        if b_ih is not None and needs[4]:
+            gbi = gi2.sum(axis=0)
+        if b_hh is not None and needs[5]:
+            gbh = gh2.sum(axis=0)
+        return gx, gh0, gwi, gwh, gbi, gbh
+
+    return outs, vjp
+
+
+def _rnn(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse):
+    """Elman RNN (tanh or relu) forward over (T, B, I) plus the backward-through-time VJP."""
+    t_len, bsz, isz = x.shape
+    hsz = w_ih.shape[0]
+    dt = x.dtype
+    relu = nonlinearity == "relu"
+    xo = x[::-1] if reverse else x
+    pre = (xo.reshape(t_len * bsz, isz) @ w_ih.T).reshape(t_len, bsz, hsz)
+    if b_ih is not None:
+        pre += b_ih + b_hh
+    hs = np.empty((t_len + 1, bsz, hsz), dtype=dt)
+    hs[0] = h0
+    wht = w_hh.T
+    for k in range(t_len):
+        a = pre[k]
+        a += hs[k] @ wht
+        if relu:
+            np.maximum(a, 0.0, out=hs[k + 1])
+        else:
+            np.tanh(a, out=hs[k + 1])
+    out = hs[:0:-1] if reverse else hs[1:]
+    outs = (out, hs[t_len].copy())
+
+    def vjp(gs, needs):
+        g_out, g_h = gs
+        g_out = g_out[::-1] if reverse else g_out
+        da = np.empty((t_len, bsz, hsz), dtype=dt)
+        dh = np.array(g_h, dtype=dt)
+        for k in range(t_len - 1, -1, -1):
+            dh += g_out[k]
+            hk = hs[k + 1]
+            if relu:
+                np.multiply(dh, hk > 0, out=da[k])  # relu'(0) = 0, as torch
+            else:
+                np.multiply(hk, hk, out=da[k])
+                np.subtract(1.0, da[k], out=da[k])
+                da[k] *= dh
+            dh = da[k] @ w_hh
+        d2 = da.reshape(t_len * bsz, hsz)
+        gx = gh0 = gwi = gwh = gb = None
+        if needs[0]:
+            gx = (d2 @ w_ih).reshape(t_len, bsz, isz)
+            gx = gx[::-1] if reverse else gx
+        if needs[1]:
+            gh0 = dh
+        if needs[2]:
+            gwi = d2.T @ xo.reshape(t_len * bsz, isz)
+        if needs[3]:
+            gwh = d2.T @ hs[:-1].reshape(t_len * bsz, hsz)
+        if b_ih is not None and (needs[4] or needs[5]):
+            gb = d2.sum(axis=0)
+        return gx, gh0, gwi, gwh, gb, (gb.copy() if gb is not None else None)
+
+    return outs, vjp
+
+
+@op(
+    "lstm_layer",
+    multi=True,
+    onnx="LSTM",
+    backward_name="LstmBackward0",
+    formula="backprop through time: Ḡₜ = gate′ ⊙ (…),  W̄ = Σₜ Ḡₜᵀ·[xₜ, hₜ₋₁]",
+)
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, reverse=False):
+    """One LSTM layer/direction over a (T, B, I) sequence → (output, h_T, c_T)."""
+    return _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse)
+
+
+@op(
+    "gru_layer",
+    multi=True,
+    onnx="GRU",
+    backward_name="GruBackward0",
+    formula="backprop through time: Ḡₜ = gate′ ⊙ (…),  W̄ = Σₜ Ḡₜᵀ·[xₜ, hₜ₋₁]",
+)
+def gru_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """One GRU layer/direction over a (T, B, I) sequence → (output, h_T)."""
+    return _gru(x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
+
+
+@op(
+    "rnn_layer",
+    multi=True,
+    onnx="RNN",
+    backward_name="RnnTanhBackward0",
+    formula="backprop through time: āₜ = act′ ⊙ h̄ₜ,  W̄ = Σₜ āₜᵀ·[xₜ, hₜ₋₁]",
+)
+def rnn_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", reverse=False):
+    """One Elman RNN layer/direction over a (T, B, I) sequence → (output, h_T)."""
+    return _rnn(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse)
+
+
+def _single_step(outs, vjp, n_out, n_in):
+    """Adapt a T=1 sequence kernel to a cell: drop the output sequence, squeeze x's gradient."""
+
+    def cell_vjp(gs, needs):
+        if not isinstance(gs, tuple):  # the engine passes a bare array for one output
+            gs = (gs,)
+        g0 = np.zeros(outs[0].shape, dtype=outs[0].dtype)
+        grads = list(vjp((g0, *gs), needs)[:n_in])
+        if grads[0] is not None:
+            grads[0] = grads[0][0]
+        return tuple(grads)
+
+    return outs[1 : 1 + n_out], cell_vjp
+
+
+@op(
+    "lstm_cell",
+    multi=True,
+    backward_name="LstmCellBackward0",
+    formula="one LSTM step: Ḡ = gate′ ⊙ (…),  W̄ = Ḡᵀ·[x, h]",
+)
+def lstm_cell(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step on (B, I) input → (h', c')."""
+    outs, vjp = _lstm(x[None], h0, c0, w_ih, w_hh, b_ih, b_hh, None, False)
+    return _single_step(outs, vjp, 2, 7)
+
+
+@op(
+    "gru_cell",
+    multi=True,
+    backward_name="GruCellBackward0",
+    formula="one GRU step: Ḡ = gate′ ⊙ (…),  W̄ = Ḡᵀ·[x, h]",
+)
+def gru_cell(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step on (B, I) input → (h',) (a 1-tuple)."""
+    outs, vjp = _gru(x[None], h0, w_ih, w_hh, b_ih, b_hh, False)
+    return _single_step(outs, vjp, 1, 6)
+
+
+@op(
+    "rnn_cell",
+    multi=True,
+    backward_name="RnnCellBackward0",
+    formula="one RNN step: ā = act′ ⊙ h̄,  W̄ = āᵀ·[x, h]",
+)
+def rnn_cell(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """One Elman RNN step on (B, I) input → (h',) (a 1-tuple)."""
+    outs, vjp = _rnn(x[None], h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, False)
+    return _single_step(outs, vjp, 1, 6)
