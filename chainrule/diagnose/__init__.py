@@ -1,11 +1,42 @@
 """Backprop you can see: gradcheck, gradient health, NaN origin, explain, saliency, reproducibility.
 
-Everything here is pure NumPy + chainrule; plots import matplotlib lazily (the ``plot`` extra).
+Everything here is NumPy + chainrule; plots import matplotlib lazily (the ``plot`` extra).
 """
 
 from __future__ import annotations
 
 from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck
+from .reproducibility import (
+    MultiSeedResult,
+    deterministic,
+    is_deterministic,
+    multi_seed,
+    seed_everything,
+    t_quantile,
+)
+from .saliency import (
+    IntegratedGradients,
+    integrated_gradients,
+    layer_attributions,
+    plot_heatmap,
+    saliency,
+)
 
-__all__ = ["gradcheck", "GradcheckError", "GradcheckResult", "detect_anomaly"]
+__all__ = [
+    "gradcheck",
+    "GradcheckError",
+    "GradcheckResult",
+    "detect_anomaly",
+    "seed_everything",
+    "deterministic",
+    "is_deterministic",
+    "multi_seed",
+    "MultiSeedResult",
+    "t_quantile",
+    "saliency",
+    "integrated_gradients",
+    "IntegratedGradients",
+    "layer_attributions",
+    "plot_heatmap",
+]
