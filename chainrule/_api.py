@@ -335,8 +335,14 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input − alpha · other``."""
-    if isinstance(input, Tensor) and input.dtype is _dtype.bool:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported.")
+    if _any(
+        isinstance(v, _bool) or (isinstance(v, Tensor) and v.dtype is _dtype.bool)
+        for v in (input, other)
+    ):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     if alpha != 1:
         other = mul(other, alpha)
     return E.sub(_operand(input), _operand(other))

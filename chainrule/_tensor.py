@@ -706,8 +706,8 @@ def _to_array(data: Any, default_float: Any = None) -> np.ndarray:
             if not isinstance(default_float, _dtype.dtype)
             else default_float.np
         )
-    elif arr.dtype.kind == "i":
-        arr = arr.astype(np.int64)
+    elif arr.dtype.kind == "i" and not isinstance(data, np.generic):
+        arr = arr.astype(np.int64)  # Python ints are int64; NumPy scalars keep their dtype
     elif arr.dtype.kind not in "biuf":
         raise TypeError(f"can't convert {type(data).__name__} of {arr.dtype} to a tensor")
     return arr

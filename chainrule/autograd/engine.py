@@ -210,6 +210,18 @@ def run_backward(
     With ``capture``: return the gradients of those tensors and leave ``.grad`` alone
     (``autograd.grad``).
     """
+    # why: like torch, gradients at poles are inf/nan without NumPy warnings (one errstate per
+    # backward, not per VJP)
+    with np.errstate(all="ignore"):
+        return _run_backward(roots, root_grads, retain_graph, capture)
+
+
+def _run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[np.ndarray],
+    retain_graph: bool,
+    capture: Sequence[Tensor] | None,
+) -> list[np.ndarray | None] | None:
     grads: dict[Node, Any] = {}
     owned: set[int] = set()  # ids of accumulators we allocated and may add into in place
     leaf_grads: dict[int, list] = {}

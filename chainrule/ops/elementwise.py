@@ -42,7 +42,7 @@ def mul(x, y):
     return np.multiply(x, y), vjp
 
 
-@op("div", formula="x̄ = ȳ / y,  ȳ₂ = −ȳ · x / y²", onnx="Div", promote=True)
+@op("div", formula="x̄ = ȳ / y,  ȳ₂ = −ȳ · x / y²", onnx="Div", promote=True, quiet=True)
 def div(x, y):
     out = np.true_divide(x, y)
 
@@ -62,7 +62,7 @@ def neg(x):
     return np.negative(x), vjp
 
 
-@op("pow", formula="x̄ = ȳ · p · x^(p−1),  p̄ = ȳ · x^p · ln x", onnx="Pow", promote=True)
+@op("pow", formula="x̄ = ȳ · p · x^(p−1),  p̄ = ȳ · x^p · ln x", onnx="Pow", promote=True, quiet=True)
 def pow(x, p):
     out = np.power(x, p)
 
@@ -80,7 +80,7 @@ def pow(x, p):
     return out, vjp
 
 
-@op("remainder", formula="x̄ = ȳ,  ȳ₂ = −ȳ · floor(x / y)", promote=True)
+@op("remainder", formula="x̄ = ȳ,  ȳ₂ = −ȳ · floor(x / y)", promote=True, quiet=True)
 def remainder(x, y):
     def vjp(g, needs):
         return g, (-g * np.floor_divide(x, y) if needs[1] else None)
@@ -88,7 +88,7 @@ def remainder(x, y):
     return np.remainder(x, y), vjp
 
 
-@op("floor_divide", differentiable=False, promote=True)
+@op("floor_divide", differentiable=False, promote=True, quiet=True)
 def floor_divide(x, y):
     return np.floor_divide(x, y)
 
@@ -96,7 +96,7 @@ def floor_divide(x, y):
 # ---------------------------------------------------------------- unary math
 
 
-@op("exp", formula="x̄ = ȳ · eˣ", onnx="Exp", float_only=True)
+@op("exp", formula="x̄ = ȳ · eˣ", onnx="Exp", float_only=True, quiet=True)
 def exp(x):
     y = np.exp(x)
 
@@ -106,7 +106,7 @@ def exp(x):
     return y, vjp
 
 
-@op("log", formula="x̄ = ȳ / x", onnx="Log", float_only=True)
+@op("log", formula="x̄ = ȳ / x", onnx="Log", float_only=True, quiet=True)
 def log(x):
     def vjp(g, needs):
         return (g / x,)
@@ -114,7 +114,7 @@ def log(x):
     return np.log(x), vjp
 
 
-@op("log1p", formula="x̄ = ȳ / (1 + x)", float_only=True)
+@op("log1p", formula="x̄ = ȳ / (1 + x)", float_only=True, quiet=True)
 def log1p(x):
     def vjp(g, needs):
         return (g / (1.0 + x),)
@@ -122,7 +122,7 @@ def log1p(x):
     return np.log1p(x), vjp
 
 
-@op("sqrt", formula="x̄ = ȳ / (2√x)", onnx="Sqrt", float_only=True)
+@op("sqrt", formula="x̄ = ȳ / (2√x)", onnx="Sqrt", float_only=True, quiet=True)
 def sqrt(x):
     y = np.sqrt(x)
 
@@ -132,7 +132,7 @@ def sqrt(x):
     return y, vjp
 
 
-@op("rsqrt", formula="x̄ = −ȳ / (2 x^{3/2})", float_only=True)
+@op("rsqrt", formula="x̄ = −ȳ / (2 x^{3/2})", float_only=True, quiet=True)
 def rsqrt(x):
     y = 1.0 / np.sqrt(x)
 
@@ -214,7 +214,7 @@ def square(x):
     return np.square(x), vjp
 
 
-@op("reciprocal", formula="x̄ = −ȳ · y²", onnx="Reciprocal", float_only=True)
+@op("reciprocal", formula="x̄ = −ȳ · y²", onnx="Reciprocal", float_only=True, quiet=True)
 def reciprocal(x):
     y = np.reciprocal(x)
 

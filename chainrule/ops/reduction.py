@@ -28,7 +28,7 @@ def sum(x, axis=None, keepdim=False):
     return np.sum(x, axis=axis, keepdims=keepdim), vjp
 
 
-@op("mean", formula="x̄ = broadcast(ȳ) / n", onnx="ReduceMean")
+@op("mean", formula="x̄ = broadcast(ȳ) / n", onnx="ReduceMean", quiet=True)
 def mean(x, axis=None, keepdim=False):
     count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
     inv = 1.0 / count if count else float("nan")
@@ -39,7 +39,7 @@ def mean(x, axis=None, keepdim=False):
     return np.mean(x, axis=axis, keepdims=keepdim), vjp
 
 
-@op("prod", formula="x̄ = ȳ · y / x", onnx="ReduceProd")
+@op("prod", formula="x̄ = ȳ · y / x", onnx="ReduceProd", quiet=True)
 def prod(x, axis=None, keepdim=False):
     y = np.prod(x, axis=axis, keepdims=keepdim)
 
@@ -146,7 +146,7 @@ def argmin(x, axis=None, keepdim=False):
     return np.argmin(x, axis=axis, keepdims=keepdim).astype(np.int64)
 
 
-@op("logsumexp", formula="x̄ = ȳ · softmax(x)", float_only=True)
+@op("logsumexp", formula="x̄ = ȳ · softmax(x)", float_only=True, quiet=True)
 def logsumexp(x, axis=None, keepdim=False):
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype)
@@ -161,7 +161,7 @@ def logsumexp(x, axis=None, keepdim=False):
     return y, vjp
 
 
-@op("var", formula="x̄ = ȳ · 2(x − x̄ₘ) / (n − c)", float_only=True)
+@op("var", formula="x̄ = ȳ · 2(x − x̄ₘ) / (n − c)", float_only=True, quiet=True)
 def var(x, axis=None, correction=1, keepdim=False):
     n = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
     mu = np.mean(x, axis=axis, keepdims=True)
@@ -185,7 +185,7 @@ def cumsum(x, dim=0):
     return np.cumsum(x, axis=dim), vjp
 
 
-@op("norm", formula="x̄ = ȳ · x |x|^{p−2} / ‖x‖^{p−1}", float_only=True)
+@op("norm", formula="x̄ = ȳ · x |x|^{p−2} / ‖x‖^{p−1}", float_only=True, quiet=True)
 def norm(x, p=2.0, axis=None, keepdim=False):
     ax = np.abs(x)
     if p == float("inf"):

@@ -429,7 +429,7 @@ SPECS: list[OpSpec] = [
                 kwargs={"index": np.array([[0, 1, 2, 0], [0, 0, 1, 2]]), "dim": 0},
             ),
             Sample(
-                make=lambda rng: [rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (3, 5))],
+                make=lambda rng: [rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (3, 3))],
                 kwargs={"index": np.array([[0, 1, 1], [3, 3, 3], [2, 0, 1]]), "dim": 1},
                 name="smaller-index",
             ),
