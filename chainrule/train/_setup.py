@@ -1,0 +1,249 @@
+"""The plumbing ``fit`` needs before and around its loop, kept out of ``loop.py`` so that file
+reads as the algorithm: turning data into batches, checking shapes, choosing when the scheduler
+steps, catching Ctrl-C, resuming from a checkpoint."""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from typing import Any
+
+import numpy as np
+
+from .callbacks import FitState
+from .history import History
+
+# Losses whose target holds class indices with the class dimension second in the output.
+_CLASS_INDEX_LOSSES = ("CrossEntropyLoss", "NLLLoss")
+# Losses that compare output and target elementwise: the shapes must be equal.
+_ELEMENTWISE_LOSSES = (
+    "MSELoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "KLDivLoss",
+)
+# Schedulers designed to move the learning rate after every optimizer step.
+_PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
+
+
+def float_dtype_of(model: Any) -> Any:
+    """NumPy dtype of the model's first floating parameter (float32 when it has none)."""
+    for p in model.parameters():
+        if np.issubdtype(p._data.dtype, np.floating):
+            return p._data.dtype
+    return np.dtype(np.float32)
+
+
+def _to_tensor(x: Any, float_dtype: Any) -> Any:
+    import chainrule as cr
+
+    if isinstance(x, cr.Tensor):
+        return x
+    arr = np.asarray(x)
+    # why: NumPy data is float64 by default; a float32 model would otherwise fail (as in torch)
+    # on the first matmul. fit converts arrays it is given to the model's float dtype.
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(float_dtype, copy=False)
+    elif np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.int64, copy=False)
+    return cr.from_numpy(np.ascontiguousarray(arr))
+
+
+def _is_array_pair(data: Any) -> bool:
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        return False
+    return all(hasattr(a, "shape") and len(a.shape) >= 1 for a in data)
+
+
+def as_loader(
+    data: Any, batch_size: int, *, shuffle: bool, generator: Any, float_dtype: Any
+) -> Any:
+    """Turn ``data`` into something iterable over batches.
+
+    Accepts a DataLoader (or any iterable of batches) as is, a Dataset (wrapped in a
+    DataLoader), or an ``(x, y)`` pair of arrays/tensors (wrapped in a TensorDataset).
+    """
+    from chainrule.data import DataLoader, Dataset, TensorDataset
+
+    if isinstance(data, DataLoader):
+        return data
+    if _is_array_pair(data):
+        x, y = data
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"fit: x and y have different numbers of examples: x has shape "
+                f"{tuple(x.shape)}, y has shape {tuple(y.shape)}"
+            )
+        dataset = TensorDataset(_to_tensor(x, float_dtype), _to_tensor(y, float_dtype))
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    if isinstance(data, Dataset) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    if hasattr(data, "__iter__"):
+        return data  # e.g. a torch-style loader or a generator function's re-iterable
+    raise TypeError(
+        "fit: data must be a Dataset, a DataLoader or an (x, y) pair of arrays/tensors, "
+        f"got {type(data).__name__}"
+    )
+
+
+def split_batch(batch: Any) -> tuple[tuple[Any, ...], Any]:
+    """``(inputs, target)`` from a batch ``(x, y)``; longer tuples give several inputs."""
+    if isinstance(batch, dict):
+        raise TypeError("fit: batches must be (input, target) tuples, got a dict")
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise TypeError(
+            "fit: each batch must be an (input, target) pair; got "
+            f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}"
+        )
+    return tuple(batch[:-1]), batch[-1]
+
+
+def num_batches(loader: Any) -> int | None:
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+def check_output_target(output: Any, target: Any, loss_fn: Any) -> None:
+    """Raise ValueError naming both shapes when the loss cannot compare output and target.
+
+    Called once on the first batch before any step, so a wrong model head or label format fails
+    immediately rather than after an epoch (or, for broadcasting losses, never).
+    """
+    import chainrule as cr
+
+    if not isinstance(output, cr.Tensor):
+        raise TypeError(
+            f"fit: the model must return a Tensor, got {type(output).__name__} (models that "
+            "return (output, state) tuples need a wrapper that returns only the output)"
+        )
+    out_shape, tgt_shape = tuple(output.shape), tuple(getattr(target, "shape", ()))
+    name = type(loss_fn).__name__
+    integer_target = isinstance(target, cr.Tensor) and not target.is_floating_point()
+    problem = None
+    if name in _CLASS_INDEX_LOSSES and integer_target:
+        ok = (
+            len(out_shape) == len(tgt_shape) + 1
+            and out_shape[:1] == tgt_shape[:1]
+            and out_shape[2:] == tgt_shape[1:]
+        )
+        if not ok:
+            problem = (
+                f"{name} with class-index targets expects output (N, C) and target (N,), or "
+                "output (N, C, d1, ...) and target (N, d1, ...)"
+            )
+    elif (
+        name in _ELEMENTWISE_LOSSES or (name in _CLASS_INDEX_LOSSES and not integer_target)
+    ) and out_shape != tgt_shape:
+        problem = f"{name} compares elementwise and needs equal shapes (no broadcasting)"
+    if problem:
+        raise ValueError(
+            f"fit: model output shape {out_shape} does not match target shape {tgt_shape}: "
+            f"{problem}"
+        )
+    try:
+        value = loss_fn(output, target)
+    except (ValueError, RuntimeError, IndexError, TypeError) as e:
+        raise ValueError(
+            f"fit: the loss {name} failed on model output shape {out_shape} and target shape "
+            f"{tgt_shape}: {e}"
+        ) from e
+    if not isinstance(value, cr.Tensor) or value.numel() != 1:
+        got = tuple(value.shape) if isinstance(value, cr.Tensor) else type(value).__name__
+        raise ValueError(f"fit: the loss must return a scalar Tensor, got {got}")
+
+
+def scheduler_interval(scheduler: Any, interval: str | None) -> str | None:
+    """``"batch"`` or ``"epoch"``: when to call ``scheduler.step()``."""
+    if scheduler is None:
+        return None
+    if interval is not None:
+        if interval not in ("batch", "epoch"):
+            raise ValueError(f"scheduler_interval must be 'batch' or 'epoch', got {interval!r}")
+        return interval
+    return "batch" if type(scheduler).__name__ in _PER_BATCH_SCHEDULERS else "epoch"
+
+
+def is_plateau(scheduler: Any) -> bool:
+    return type(scheduler).__name__ == "ReduceLROnPlateau"
+
+
+def valid_log_names(metric_names: list[str], has_val: bool) -> list[str]:
+    names = ["loss", *metric_names]
+    if has_val:
+        names += [f"val_{n}" for n in names]
+    return [*names, "lr"]
+
+
+def check_monitors(callbacks: list[Any], valid: list[str], scheduler_monitor: str | None) -> None:
+    """Every ``monitor`` a callback (or ReduceLROnPlateau) watches must be a logged name."""
+    wanted = [(type(cb).__name__, getattr(cb, "monitor", None)) for cb in callbacks]
+    wanted.append(("ReduceLROnPlateau (scheduler_monitor)", scheduler_monitor))
+    for owner, name in wanted:
+        if name is not None and name not in valid:
+            hint = " (pass val_data to fit to get val_* values)" if name.startswith("val_") else ""
+            raise ValueError(
+                f"{owner}: unknown monitor {name!r}; valid names: {', '.join(valid)}{hint}"
+            )
+
+
+def resume(state: FitState, path: Any) -> None:
+    """Load a ModelCheckpoint file into the state's objects and continue its counters."""
+    from chainrule.io import load_checkpoint
+
+    meta = load_checkpoint(path, model=state.model, optimizer=state.optimizer,
+                           scheduler=state.scheduler)  # fmt: skip
+    state.epoch = int(meta.get("epoch") or 0)
+    state.history = History.from_dict(meta.get("history") or {})
+    fit_meta = meta.get("fit") or {}
+    state.step = int(fit_meta.get("step", 0))
+    state.shuffle_seed = int(fit_meta.get("shuffle_seed", state.shuffle_seed))
+    saved_callbacks = fit_meta.get("callbacks") or {}
+    for i, cb in enumerate(state.callbacks):
+        saved = saved_callbacks.get(f"{i}:{type(cb).__name__}")
+        if saved and hasattr(cb, "load_state_dict"):
+            cb.load_state_dict(saved)
+
+
+class StopOnCtrlC:
+    """While active, the first Ctrl-C asks ``fit`` to stop after the current batch.
+
+    A second Ctrl-C raises KeyboardInterrupt at once (the previous handler is back in place).
+    Signal handlers can only be installed from the main thread; elsewhere this does nothing
+    and ``fit`` catches the KeyboardInterrupt instead.
+    """
+
+    def __init__(self, state: FitState) -> None:
+        self.state = state
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.state.interrupted = True
+        self.state.stop(
+            f"interrupted (Ctrl-C) at epoch {self.state.epoch}, batch {self.state.batch}"
+        )
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self) -> StopOnCtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+def weighted_mean(total: float, count: int) -> float:
+    return total / count if count else math.nan
+
+
+def batch_size_of(target: Any) -> int:
+    shape = getattr(target, "shape", None)
+    return int(shape[0]) if shape else 1

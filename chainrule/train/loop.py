@@ -1,0 +1,351 @@
+"""``fit``: the training loop, written to be read top to bottom.
+
+One epoch is: for every mini-batch, forward pass → loss → backward pass (the chain rule, giving
+∂loss/∂w for every weight) → optimizer step (w ← w − η·∂loss/∂w, or Adam's refinement); then
+the model is evaluated on held-out data, with gradients off, to watch for overfitting. Repeat
+for ``epochs`` epochs or until a callback says stop.
+
+Everything that is not the algorithm (turning arrays into batches, checking shapes, Ctrl-C,
+resuming) lives in ``_setup.py``; everything optional (early stopping, checkpoints, logging,
+progress bars) is a callback.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+
+from . import _setup
+from .callbacks import FitState, TerminateOnNaN, bound_hooks, callback_list
+from .history import History
+from .metrics import Metric, get_metric
+from .progress import ProgressBar
+
+__all__ = ["fit", "evaluate", "predict", "default_metrics"]
+
+
+def fit(
+    model: Any,
+    train_data: Any,
+    *,
+    loss: Any,
+    optimizer: Any,
+    epochs: int,
+    batch_size: int = 32,
+    val_data: Any = None,
+    metrics: Sequence[str | Metric] | None = None,
+    scheduler: Any = None,
+    callbacks: Sequence[Any] = (),
+    clip_grad_norm: float | None = None,
+    regularizer: Any = None,
+    seed: int | None = None,
+    progress: bool = True,
+    shuffle: bool = True,
+    scheduler_interval: str | None = None,
+    scheduler_monitor: str | None = None,
+    resume: Any = None,
+    detect_anomaly: bool = False,
+    distributed: bool = False,
+) -> History:
+    """Train ``model`` on ``train_data`` and return the per-epoch :class:`History`.
+
+    Args:
+        model: a ``chainrule.nn.Module`` (anything callable with ``parameters()``,
+            ``train()``/``eval()``).
+        train_data: a Dataset, a DataLoader, or an ``(x, y)`` pair of arrays/tensors.
+        loss: the loss function ``loss(output, target) -> scalar``, e.g. ``nn.MSELoss()``.
+        optimizer: a ``chainrule.optim`` optimizer over the model's parameters.
+        epochs: the total number of epochs (a resumed run continues up to this number).
+        batch_size: mini-batch size when ``train_data``/``val_data`` are not DataLoaders.
+        val_data: held-out data in the same forms; adds ``val_loss`` and ``val_<metric>``.
+        metrics: names (``"accuracy"``, ``"top5_accuracy"``, ``"mae"``, ``"perplexity"`` …) or
+            :class:`Metric` objects; default: accuracy for classification losses, MAE for
+            regression losses.
+        scheduler: an lr scheduler. ``OneCycleLR`` steps after every batch, ``ReduceLROnPlateau``
+            after each epoch with the monitored value, every other scheduler after each epoch
+            (override with ``scheduler_interval="batch"|"epoch"``).
+        callbacks: objects with ``on_*`` hooks (see ``chainrule.train.callbacks``).
+        clip_grad_norm: clip the global gradient norm to this value before each step.
+        regularizer: a penalty added to the loss, e.g. ``L2(1e-4)`` (weights only by default).
+        seed: seeds chainrule's RNG (dropout, shuffling) for a reproducible run.
+        progress: show a progress bar (plain lines when stderr is not a terminal).
+        shuffle: reshuffle training data each epoch (ignored for DataLoaders).
+        scheduler_monitor: the logged name ReduceLROnPlateau watches (default ``val_loss``,
+            or ``loss`` without validation data).
+        resume: path of a ``ModelCheckpoint`` file to continue from.
+        detect_anomaly: run under ``chainrule.autograd.detect_anomaly()`` (slower; names the op
+            that produced the first NaN/Inf).
+        distributed: data-parallel training over MPI (``chainrule.distributed``; run the script
+            under ``mpirun``): gradients are averaged across processes before each step.
+
+    Returns:
+        History: one record per completed epoch (``loss``, metrics, ``val_*``, ``lr``, ``time``).
+
+    Raises:
+        ValueError: the model's output and the target shapes do not fit the loss (raised before
+            the first step, naming both), or an unknown metric / monitor name (listing the
+            valid ones).
+
+    Example:
+        >>> history = fit(model, (x, y), loss=nn.CrossEntropyLoss(),  # doctest: +SKIP
+        ...               optimizer=optim.Adam(model.parameters()), epochs=5)
+    """
+    # ---- set-up: seed, batches, metrics, callbacks; validate everything before training
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if seed is not None:
+        cr.manual_seed(seed)
+    if metrics is None:
+        metrics = default_metrics(loss)
+    metric_objs = _fresh_metrics(metrics, loss)
+    callbacks = callback_list(callbacks)
+    if not any(isinstance(cb, TerminateOnNaN) for cb in callbacks):
+        callbacks.append(TerminateOnNaN())
+    if progress and not any(isinstance(cb, ProgressBar) for cb in callbacks):
+        callbacks.append(ProgressBar())
+    if _setup.is_plateau(scheduler) and scheduler_monitor is None:
+        scheduler_monitor = "val_loss" if val_data is not None else "loss"
+    metric_names = [m.name for m in metric_objs]
+    _setup.check_monitors(
+        callbacks, _setup.valid_log_names(metric_names, val_data is not None), scheduler_monitor
+    )
+    interval = _setup.scheduler_interval(scheduler, scheduler_interval)
+
+    state = FitState(model=model, optimizer=optimizer, loss_fn=loss, scheduler=scheduler,
+                     epochs=epochs, callbacks=callbacks)  # fmt: skip
+    # Shuffling draws from its own generator, re-seeded per epoch, so a resumed run sees the
+    # same batch order as an uninterrupted one.
+    state.shuffle_seed = int(cr.default_generator.rng.integers(2**62)) if seed is None else seed
+    shuffle_gen = cr.Generator()
+    float_dtype = _setup.float_dtype_of(model)
+    train_loader = _setup.as_loader(train_data, batch_size, shuffle=shuffle,
+                                    generator=shuffle_gen, float_dtype=float_dtype)  # fmt: skip
+    val_loader = None
+    if val_data is not None:
+        val_loader = _setup.as_loader(val_data, batch_size, shuffle=False, generator=None,
+                                      float_dtype=float_dtype)  # fmt: skip
+    if distributed:
+        # The MPI data-parallel helpers (chainrule.distributed): shard the data per rank and
+        # average gradients across ranks in the after-backward position of the loop below.
+        from chainrule.distributed import _fit_hooks
+
+        model, train_loader, callbacks = _fit_hooks.setup(model, train_loader, callbacks)
+        state.model, state.callbacks = model, callbacks
+    if resume is not None:
+        _setup.resume(state, resume)
+    state.num_batches = _setup.num_batches(train_loader)
+    _preflight(model, train_loader, loss)
+
+    hooks = {name: bound_hooks(callbacks, name) for name in
+             ("on_fit_start", "on_epoch_start", "on_after_backward", "on_batch_end",
+              "on_epoch_end", "on_fit_end")}  # fmt: skip
+    params = [p for p in model.parameters() if p.requires_grad]
+    anomaly = cr.autograd.detect_anomaly() if detect_anomaly else _nullcontext()
+
+    # ---- the loop
+    with _setup.StopOnCtrlC(state), anomaly:
+        try:
+            _call(hooks["on_fit_start"], state)
+            for epoch in range(state.epoch + 1, epochs + 1):
+                state.epoch, state.loss_sum, state.seen = epoch, 0.0, 0
+                shuffle_gen.manual_seed(state.shuffle_seed + epoch)
+                for m in metric_objs:
+                    m.reset()
+                lr_this_epoch = state.lr
+                started = time.perf_counter()
+                steps_this_epoch = 0
+                model.train()
+                _call(hooks["on_epoch_start"], state)
+
+                for state.batch, batch in enumerate(train_loader):
+                    inputs, target = _setup.split_batch(batch)
+                    state.inputs, state.target = inputs, target
+
+                    output = model(*inputs)  # forward pass
+                    batch_loss = loss(output, target)
+                    total_loss = batch_loss + regularizer(model) if regularizer else batch_loss
+                    optimizer.zero_grad()
+                    total_loss.backward()  # backward pass: ∂loss/∂w into every p.grad
+
+                    state.output, state.batch_loss = output, batch_loss.item()
+                    _call(hooks["on_after_backward"], state)  # gradients are visible here
+                    if state.stop_training:  # e.g. NaN loss: skip this update
+                        break
+                    if clip_grad_norm is not None:
+                        cr.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+                    optimizer.step()  # w ← w − η·∂loss/∂w (or the optimizer's rule)
+                    if interval == "batch":
+                        scheduler.step()
+                    state.step += 1
+                    steps_this_epoch += 1
+
+                    n = _setup.batch_size_of(target)
+                    state.loss_sum += state.batch_loss * n
+                    state.seen += n
+                    for m in metric_objs:
+                        m.update(output, target)
+                    _call(hooks["on_batch_end"], state)
+                    if state.stop_training:
+                        break
+                if state.stop_training and steps_this_epoch != state.num_batches:
+                    break  # a partial epoch is not recorded (nor validated, nor checkpointed)
+
+                # ---- end of epoch: training numbers, validation (no gradients), scheduler
+                logs: dict[str, Any] = {"epoch": epoch, "loss": state.running_loss}
+                logs.update({m.name: m.compute() for m in metric_objs})
+                if val_loader is not None:
+                    val = evaluate(model, val_loader, loss=loss, metrics=metrics)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                logs["lr"] = lr_this_epoch
+                logs["time"] = time.perf_counter() - started
+                state.logs = logs
+                state.history.append(logs)
+                if interval == "epoch":
+                    if _setup.is_plateau(scheduler):
+                        scheduler.step(logs[scheduler_monitor])
+                    else:
+                        scheduler.step()
+                _call(hooks["on_epoch_end"], state)
+                if state.stop_training:
+                    break
+        except KeyboardInterrupt:
+            # Raised where no signal handler could be installed, or on a second Ctrl-C.
+            state.interrupted = True
+            state.stop(f"interrupted (Ctrl-C) at epoch {state.epoch}, batch {state.batch}")
+        finally:
+            model.train()
+        _call(hooks["on_fit_end"], state)
+
+    state.history.stop_reason = state.stop_reason
+    return state.history
+
+
+def _call(methods: list[Any], state: FitState) -> None:
+    for method in methods:
+        method(state)
+
+
+class _nullcontext:  # noqa: N801 - stdlib-style name; contextlib's costs an import here
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _preflight(model: Any, loader: Any, loss: Any) -> None:
+    """Run the first batch through the model (eval mode, no gradients) and check the shapes.
+
+    This raises before any weight changes, with both shapes named, instead of failing deep
+    inside the loss or, for broadcasting losses, silently training on the wrong thing.
+    """
+    first = next(iter(loader), None)
+    if first is None:
+        raise ValueError("fit: the training data is empty")
+    inputs, target = _setup.split_batch(first)
+    was_training = model.training
+    model.eval()
+    try:
+        with cr.no_grad():
+            output = model(*inputs)
+            _setup.check_output_target(output, target, loss)
+    finally:
+        model.train(was_training)
+
+
+def default_metrics(loss: Any) -> tuple[str, ...]:
+    """Accuracy for classification losses, MAE for regression losses, none otherwise."""
+    name = type(loss).__name__
+    if name in ("CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"):
+        return ("accuracy",)
+    if name in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"):
+        return ("mae",)
+    return ()
+
+
+def _fresh_metrics(specs: Sequence[str | Metric], loss: Any) -> list[Metric]:
+    """New Metric objects (copies of given instances, so train and validation never share)."""
+    result = []
+    for spec in specs:
+        if isinstance(spec, Metric):
+            metric = copy.deepcopy(spec)
+            metric.reset()
+        elif spec == "accuracy" and type(loss).__name__ == "BCEWithLogitsLoss":
+            metric = get_metric(spec, threshold=0.0)  # binary logits: positive above 0
+        else:
+            metric = get_metric(spec)
+        result.append(metric)
+    return result
+
+
+def evaluate(
+    model: Any,
+    data: Any,
+    *,
+    loss: Any = None,
+    metrics: Sequence[str | Metric] | None = None,
+    batch_size: int = 256,
+) -> dict[str, float]:
+    """Loss and metrics of ``model`` on ``data`` in eval mode without gradients.
+
+    Returns ``{"loss": …, "accuracy": …}`` (``loss`` only when a loss is given). The model's
+    train/eval mode is restored afterwards.
+    """
+    if metrics is None:
+        metrics = default_metrics(loss) if loss is not None else ()
+    metric_objs = _fresh_metrics(metrics, loss)
+    loader = _setup.as_loader(data, batch_size, shuffle=False, generator=None,
+                              float_dtype=_setup.float_dtype_of(model))  # fmt: skip
+    was_training = model.training
+    model.eval()
+    loss_sum, seen = 0.0, 0
+    try:
+        with cr.no_grad():
+            for batch in loader:
+                inputs, target = _setup.split_batch(batch)
+                output = model(*inputs)
+                n = _setup.batch_size_of(target)
+                if loss is not None:
+                    loss_sum += loss(output, target).item() * n
+                seen += n
+                for m in metric_objs:
+                    m.update(output, target)
+    finally:
+        model.train(was_training)
+    results: dict[str, float] = {}
+    if loss is not None:
+        results["loss"] = loss_sum / seen if seen else math.nan
+    results.update({m.name: m.compute() for m in metric_objs})
+    return results
+
+
+def predict(model: Any, data: Any, *, batch_size: int = 256) -> Any:
+    """The model's outputs for every example of ``data``, concatenated along the first dim.
+
+    ``data`` may be an array/tensor of inputs, an ``(x, y)`` pair, a Dataset or a DataLoader
+    (targets, if present, are ignored). Runs in eval mode without gradients.
+    """
+    if hasattr(data, "shape"):  # bare inputs: pair them with dummy targets for batching
+        data = (data, np.zeros(len(data), dtype=np.int64))
+    loader = _setup.as_loader(data, batch_size, shuffle=False, generator=None,
+                              float_dtype=_setup.float_dtype_of(model))  # fmt: skip
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        with cr.no_grad():
+            for batch in loader:
+                inputs = (
+                    _setup.split_batch(batch)[0] if isinstance(batch, (tuple, list)) else (batch,)
+                )
+                outputs.append(model(*inputs))
+    finally:
+        model.train(was_training)
+    return cr.cat(outputs, dim=0)
