@@ -468,11 +468,12 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # why: where(), not maximum(): at x == bound the gradient goes to x (torch's subgradient)
         out = input
         if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else full_like(out, min))
+            out = E.where(_operand(min), out, cond=out._data < as_array(min))
         if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else full_like(out, max))
+            out = E.where(_operand(max), out, cond=out._data > as_array(max))
         return out
     return E.clamp(input, min=min, max=max)
 
