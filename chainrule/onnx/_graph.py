@@ -1,0 +1,183 @@
+"""Build an ONNX graph from traced values: names, constants, nodes and dynamic axes.
+
+Every traced value gets a name. Values are found by the identity of their Tensor or of its
+ndarray (aliases such as ``detach()`` share the array), parameters and buffers become
+initialisers named after their state_dict keys, and anything else the model touched becomes a
+constant. Each value also carries, per axis, either ``None`` (a fixed size) or the name of a
+dynamic axis (``"?"`` when it is dynamic without a name), which the shape converters need to
+write shapes that still work at another batch size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from .._tensor import Tensor
+
+__all__ = ["GraphBuilder", "Unsupported", "onnx_dtype", "INT_MAX", "INT_MIN"]
+
+INT_MAX = np.iinfo(np.int64).max
+INT_MIN = np.iinfo(np.int64).min
+
+_DTYPES = {
+    np.dtype(np.float32): TensorProto.FLOAT,
+    np.dtype(np.float64): TensorProto.DOUBLE,
+    np.dtype(np.float16): TensorProto.FLOAT16,
+    np.dtype(np.int64): TensorProto.INT64,
+    np.dtype(np.int32): TensorProto.INT32,
+    np.dtype(np.int16): TensorProto.INT16,
+    np.dtype(np.int8): TensorProto.INT8,
+    np.dtype(np.uint8): TensorProto.UINT8,
+    np.dtype(np.bool_): TensorProto.BOOL,
+}
+
+
+class Unsupported(Exception):
+    """Raised by a converter for a case it cannot express; the exporter adds op and module."""
+
+
+def onnx_dtype(dt: Any) -> int:
+    """The ONNX element type of a NumPy dtype."""
+    dt = np.dtype(dt)
+    if dt not in _DTYPES:
+        raise Unsupported(f"dtype {dt} has no ONNX equivalent here")
+    return _DTYPES[dt]
+
+
+class GraphBuilder:
+    """Accumulates nodes and initialisers; maps traced tensors to value names."""
+
+    def __init__(self, opset: int, named_arrays: dict[int, str]) -> None:
+        self.opset = opset
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: dict[str, onnx.TensorProto] = {}
+        self.dyn: dict[str, tuple] = {}
+        self.by_tensor: dict[int, str] = {}
+        self.by_array: dict[int, str] = {}
+        self.named = named_arrays  # id(Tensor) or id(ndarray) -> state_dict key
+        self._keep: list[Any] = []
+        self._used: set[str] = set()
+        self._n = 0
+
+    # ------------------------------------------------------------ names
+
+    def fresh(self, hint: str) -> str:
+        """A new unique value name."""
+        while True:
+            self._n += 1
+            name = f"{hint}_{self._n}"
+            if name not in self._used:
+                self._used.add(name)
+                return name
+
+    def reserve(self, name: str) -> str:
+        """Claim a user-given name (inputs, outputs, state_dict keys)."""
+        self._used.add(name)
+        return name
+
+    def bind(self, obj: Any, name: str, dyn: tuple) -> None:
+        """Record that the traced tensor ``obj`` is the ONNX value ``name``."""
+        self._keep.append(obj)
+        if isinstance(obj, Tensor):
+            self.by_tensor[id(obj)] = name
+            self.by_array[id(obj._data)] = name
+        elif isinstance(obj, np.ndarray):
+            self.by_array[id(obj)] = name
+        self.dyn[name] = tuple(dyn)
+
+    def lookup(self, obj: Any) -> str | None:
+        """The name of a traced value, or None."""
+        if isinstance(obj, Tensor):
+            name = self.by_array.get(id(obj._data))
+            return name if name is not None else self.by_tensor.get(id(obj))
+        if isinstance(obj, np.ndarray):
+            return self.by_array.get(id(obj))
+        return None
+
+    def value(self, obj: Any, dtype: Any = None) -> str:
+        """The name of ``obj``: a traced value, a parameter/buffer, or a new constant."""
+        name = self.lookup(obj)
+        if name is not None:
+            return name
+        arr = obj._data if isinstance(obj, Tensor) else obj
+        key = None
+        if isinstance(obj, Tensor):
+            key = self.named.get(id(obj)) or self.named.get(id(obj._data))
+        elif isinstance(obj, np.ndarray):
+            key = self.named.get(id(obj))
+        if key is not None and (dtype is None or np.dtype(dtype) == arr.dtype):
+            if key not in self.initializers:
+                self.initializers[key] = numpy_helper.from_array(np.asarray(arr), key)
+                self.reserve(key)
+                self.dyn[key] = (None,) * np.ndim(arr)
+            self._keep.append(obj)
+            self.by_array[id(arr)] = key
+            return key
+        if dtype is not None:
+            arr = np.asarray(arr, dtype=dtype)
+        elif not isinstance(arr, np.ndarray):
+            arr = np.asarray(arr)
+            if arr.dtype == np.float64 and isinstance(obj, float):
+                arr = arr.astype(np.float32)
+        return self.const(arr)
+
+    def const(self, arr: Any, hint: str = "const") -> str:
+        """A new initialiser holding ``arr``."""
+        arr = np.ascontiguousarray(arr)
+        name = self.fresh(hint)
+        self.initializers[name] = numpy_helper.from_array(arr, name)
+        self.dyn[name] = (None,) * arr.ndim
+        return name
+
+    def ints(self, values: Any) -> str:
+        """An int64 1-D constant (shapes, axes, pads …)."""
+        return self.const(np.asarray(list(values), dtype=np.int64), "ints")
+
+    # ------------------------------------------------------------ nodes
+
+    def node(self, op_type: str, inputs: list[str], n_out: int = 1, **attrs: Any) -> Any:
+        """Append a node; returns its output name (or list of names when ``n_out != 1``)."""
+        outs = [self.fresh(op_type.lower()) for _ in range(n_out)]
+        attrs = {k: v for k, v in attrs.items() if v is not None}
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def cast(self, name: str, src: Any, dst: Any) -> str:
+        """``name`` converted from dtype ``src`` to ``dst`` (no node when they agree)."""
+        if np.dtype(src) == np.dtype(dst):
+            return name
+        return self.node("Cast", [name], to=onnx_dtype(dst))
+
+    def reduce(self, op_type: str, x: str, axes: Any, keepdims: bool) -> str:
+        """A Reduce* node over ``axes`` (None: all), written for the pinned opset."""
+        keep = int(bool(keepdims))
+        if axes is None:
+            return self.node(op_type, [x], keepdims=keep)
+        axes = [int(a) for a in (axes if isinstance(axes, tuple | list) else (axes,))]
+        if op_type == "ReduceSum" or self.opset >= 18:
+            return self.node(op_type, [x, self.ints(axes)], keepdims=keep)
+        return self.node(op_type, [x], axes=axes, keepdims=keep)
+
+    def unsqueeze(self, x: str, axes: Any) -> str:
+        """Insert size-1 axes."""
+        return self.node("Unsqueeze", [x, self.ints(axes)])
+
+    def squeeze(self, x: str, axes: Any) -> str:
+        """Remove size-1 axes."""
+        return self.node("Squeeze", [x, self.ints(axes)])
+
+    def slice(self, x: str, starts: Any, ends: Any, axes: Any, steps: Any = None) -> str:
+        """A Slice node with constant bounds."""
+        ins = [x, self.ints(starts), self.ints(ends), self.ints(axes)]
+        if steps is not None:
+            ins.append(self.ints(steps))
+        return self.node("Slice", ins)
+
+    def shape_dims(self, x: str, axes: Any) -> str:
+        """The runtime sizes of ``axes`` of ``x`` as an int64 1-D tensor."""
+        shape = self.node("Shape", [x])
+        return self.node("Gather", [shape, self.ints(axes)], axis=0)
