@@ -1,0 +1,482 @@
+"""``Optimizer``: parameter groups, per-parameter state, PyTorch's state_dict layout.
+
+Speed: on its first use the optimizer moves each group's parameters (per dtype) into one
+contiguous buffer (``p._data`` becomes a view; the Parameter objects keep their identity) and
+gives every parameter a gradient view (``p._grad_buf``) that backward fills in place. State
+arrays (``exp_avg`` …) are views into flat buffers too. When every parameter of a bucket has a
+gradient and all are at the same step, the update is one call of the pure function in
+``_functional`` on the flat arrays; otherwise it runs per parameter on the views, with the same
+math. If anything replaced a parameter's array (``p.data = …``, ``module.double()``), the next
+step notices (``p._data is not view``) and rebuilds the buffers, keeping the state.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, _make
+from ..autograd.grad_mode import enable_grad
+
+__all__ = ["Optimizer", "required"]
+
+
+class _Required:
+    """Marks a hyper-parameter that has no default (PyTorch's ``required``)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+def _array(value: Any) -> np.ndarray:
+    """An ndarray from a chainrule Tensor, a torch tensor, an array or a number."""
+    if isinstance(value, Tensor):
+        return value._data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+class _Bucket:
+    """The parameters of one group with one dtype, as views into flat buffers."""
+
+    __slots__ = (
+        "params",
+        "shapes",
+        "slices",
+        "flat",
+        "pviews",
+        "gflat",
+        "gviews",
+        "sflat",
+        "sviews",
+        "steps",
+        "scratch",
+        "scratch_views",
+        "uniform",
+    )
+
+    def __init__(self, params: list[Tensor], dtype: np.dtype) -> None:
+        self.params = params
+        self.shapes = [p._data.shape for p in params]
+        self.slices: list[slice] = []
+        o = 0
+        for p in params:
+            n = p._data.size
+            self.slices.append(slice(o, o + n))
+            o += n
+        self.flat = np.empty(o, dtype)
+        self.pviews = self._views(self.flat)
+        for p, v in zip(params, self.pviews, strict=True):
+            np.copyto(v, p._data, casting="unsafe")
+            p._data = v
+        self.gflat = np.zeros(o, dtype)
+        self.gviews = self._views(self.gflat)
+        for p, gv in zip(params, self.gviews, strict=True):
+            p._grad_buf = gv
+        self.sflat: dict[str, np.ndarray] = {}
+        self.sviews: dict[str, list[np.ndarray]] = {}
+        self.steps = np.zeros(len(params), np.float32)  # storage of the 'step' state tensors
+        self.scratch = (np.empty(o, dtype), np.empty(o, dtype))
+        tv = self._views(self.scratch[0])
+        tv2 = self._views(self.scratch[1])
+        self.scratch_views = list(zip(tv, tv2, strict=True))
+        self.uniform = True
+
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        return [flat[s].reshape(sh) for s, sh in zip(self.slices, self.shapes, strict=True)]
+
+    def state_key(self, key: str, fill: float) -> list[np.ndarray]:
+        """The per-parameter views of state ``key``, allocating its flat buffer on first use."""
+        views = self.sviews.get(key)
+        if views is None:
+            self.sflat[key] = np.full(self.flat.size, fill, self.flat.dtype)
+            views = self.sviews[key] = self._views(self.sflat[key])
+        return views
+
+    def new_grad_buffer(self) -> None:
+        """Give backward a fresh gradient buffer (someone still holds the old gradients)."""
+        self.gflat = np.zeros(self.flat.size, self.flat.dtype)
+        self.gviews = self._views(self.gflat)
+        for p, gv in zip(self.params, self.gviews, strict=True):
+            p._grad_buf = gv
+
+
+class _Stale(Exception):
+    """A parameter's array was replaced since the buffers were built."""
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (dicts of hyper-parameters) and per-parameter ``state``.
+
+    Subclasses name their state arrays (``_keys``), their initial values (``_fill``) and call
+    their update rule (``_update``); stepping, buffers and state_dict live here.
+    """
+
+    _has_step = True  # whether state holds a 'step' tensor (all but SGD)
+    _state_shaped = True  # whether state arrays have their parameter's shape (not LBFGS)
+
+    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {type(params).__module__}.{type(params).__name__}"
+            )
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        self._cache: list[tuple[tuple[int, ...], list[_Bucket]] | None] = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyper-parameters (missing ones from defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        param_group = dict(param_group)
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are missing"
+                )
+            param_group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    f"{type(p).__module__}.{type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        param_group["params"] = params
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    "parameter group didn't specify a value of required optimization "
+                    f"parameter {name}"
+                )
+            param_group.setdefault(name, default)
+        seen: set[int] = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self._check_group(param_group)
+        self.param_groups.append(param_group)
+        self._cache.append(None)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Validate one group's hyper-parameters (subclasses: PyTorch's texts)."""
+
+    # ------------------------------------------------------------------ hooks for subclasses
+
+    def _keys(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """Names of the state arrays this group's settings need."""
+        return ()
+
+    def _fill(self, group: dict[str, Any], key: str) -> float:
+        """Initial value of state array ``key``."""
+        return 0.0
+
+    def _update(
+        self,
+        group: dict[str, Any],
+        params: list[np.ndarray],
+        grads: list[np.ndarray],
+        state: dict[str, list[np.ndarray]],
+        steps: list[float],
+        first: bool,
+        scratch: list,
+    ) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ stepping
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients: set them to None (default) or fill them with zeros."""
+        for gi, group in enumerate(self.param_groups):
+            cache = self._cache[gi]
+            if set_to_none:
+                for p in group["params"]:
+                    p.grad = None
+                if cache is not None:
+                    # Backward writes the next gradients into the same buffer; if anyone
+                    # still holds the old ones (a Tensor, its array or a view), hand backward
+                    # a new buffer so what they hold keeps its values, as in PyTorch.
+                    for b in cache[1]:
+                        if sys.getrefcount(b.gflat) > 2 + len(b.gviews) or any(
+                            sys.getrefcount(v) > 3 for v in b.gviews
+                        ):
+                            b.new_grad_buffer()
+                continue
+            for p in group["params"]:
+                g = p.grad
+                if g is not None:
+                    if g.grad_fn is not None:
+                        g.grad_fn = None
+                    g.requires_grad = False
+                    g._data[...] = 0
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; ``closure`` re-evaluates the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._opt_called = True
+        for gi, group in enumerate(self.param_groups):
+            for b in self._buckets(gi, group):
+                try:
+                    self._step_bucket(group, b)
+                except _Stale:
+                    self._cache[gi] = None
+                    for b2 in self._buckets(gi, group):
+                        self._step_bucket(group, b2)
+                    break
+        return loss
+
+    def _buckets(self, gi: int, group: dict[str, Any]) -> list[_Bucket]:
+        params = group["params"]
+        ids = tuple(map(id, params))
+        cache = self._cache[gi]
+        if cache is None or cache[0] != ids:
+            cache = (ids, self._build(group))
+            self._cache[gi] = cache
+        return cache[1]
+
+    def _build(self, group: dict[str, Any]) -> list[_Bucket]:
+        """Move the group's parameters into flat buffers and their state into flat state."""
+        by_dtype: dict[np.dtype, list[Tensor]] = {}
+        seen: set[int] = set()
+        for p in group["params"]:
+            if id(p) in seen or p._data.dtype.kind != "f":
+                continue
+            seen.add(id(p))
+            by_dtype.setdefault(p._data.dtype, []).append(p)
+        buckets = []
+        for dtype, params in by_dtype.items():
+            b = _Bucket(params, dtype)
+            for i, p in enumerate(params):
+                st = self.state.get(p)
+                if not st:
+                    continue
+                for key, value in list(st.items()):
+                    if key == "step":
+                        if self._has_step:
+                            b.steps[i] = float(_array(value))
+                            st[key] = _make(b.steps[i : i + 1].reshape(()))
+                    elif isinstance(value, Tensor | np.ndarray) or hasattr(value, "numpy"):
+                        arr = _array(value)
+                        if arr.shape != p._data.shape:
+                            continue
+                        view = b.state_key(key, self._fill(group, key))[i]
+                        np.copyto(view, arr, casting="unsafe")
+                        st[key] = _make(view)
+            b.uniform = self._is_uniform(b)
+            buckets.append(b)
+        return buckets
+
+    def _is_uniform(self, b: _Bucket) -> bool:
+        """True when all parameters of the bucket are at the same step with the same state."""
+        keys0 = set(self.state.get(b.params[0], ()))
+        return bool((b.steps == b.steps[0]).all()) and all(
+            set(self.state.get(p, ())) == keys0 for p in b.params
+        )
+
+    def _step_bucket(self, group: dict[str, Any], b: _Bucket) -> None:
+        params, pviews, gviews = b.params, b.pviews, b.gviews
+        have: list[int] = []
+        for i, p in enumerate(params):
+            if p._data is not pviews[i]:
+                raise _Stale
+            g = p.grad
+            if g is None:
+                continue
+            if g._data is not gviews[i]:
+                # A gradient backward did not write into our buffer (set by hand, or made
+                # before the buffer existed): copy it in for the vectorised update.
+                np.copyto(gviews[i], g._data, casting="unsafe")
+            have.append(i)
+            p._vc[0] += 1
+        if not have:
+            return
+        keys = self._keys(group)
+        state = self.state
+        if len(have) == len(params) and (b.uniform or self._is_uniform(b)):
+            b.uniform = True
+            st0 = state.get(params[0])
+            first = not st0 or any(k not in st0 for k in keys)
+            views = {k: b.state_key(k, self._fill(group, k)) for k in keys}
+            if (keys or self._has_step) and (first or (self._has_step and "step" not in st0)):
+                for i, p in enumerate(params):
+                    st = state[p]
+                    for k in keys:
+                        if k not in st:
+                            st[k] = _make(views[k][i])
+                    if self._has_step and "step" not in st:
+                        st["step"] = _make(b.steps[i : i + 1].reshape(()))
+            b.steps += 1
+            gflat = b.gflat
+            if group.get("maximize", False):
+                gflat = np.negative(gflat)
+            self._update(
+                group,
+                [b.flat],
+                [gflat],
+                {k: [b.sflat[k]] for k in keys},
+                [float(b.steps[0])],
+                first,
+                [b.scratch],
+            )
+            return
+        # Some parameters have no gradient or are at different steps: per parameter, same math.
+        b.uniform = False
+        for i in have:
+            p = params[i]
+            st = state[p] if keys or self._has_step else {}
+            first = any(k not in st for k in keys)
+            for k in keys:
+                if k not in st:
+                    st[k] = _make(b.state_key(k, self._fill(group, k))[i])
+            if self._has_step and "step" not in st:
+                st["step"] = _make(b.steps[i : i + 1].reshape(()))
+            b.steps[i] += 1
+            g = gviews[i]
+            if group.get("maximize", False):
+                g = np.negative(g)
+            self._update(
+                group,
+                [pviews[i]],
+                [g],
+                {k: [b.sviews[k][i]] for k in keys},
+                [float(b.steps[i])],
+                first,
+                [b.scratch_views[i]],
+            )
+
+    # ------------------------------------------------------------------ state_dict
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``, as torch."""
+        mapping: dict[int, int] = {}
+        start = 0
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                mapping.setdefault(id(p), i)
+            packed["params"] = [mapping[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            groups.append(packed)
+        state = {mapping[id(p)]: v for p, v in self.state.items() if id(p) in mapping}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state_dict from ``state_dict()`` or from ``torch.optim`` (tensors converted)."""
+        if not isinstance(state_dict, dict) or "param_groups" not in state_dict:
+            raise ValueError("optimizer state_dict must be a dict with 'state' and 'param_groups'")
+        saved_groups = state_dict["param_groups"]
+        groups = self.param_groups
+        if len(groups) != len(saved_groups):
+            raise ValueError(
+                "loaded state dict has a different number of parameter groups "
+                f"({len(saved_groups)} saved, {len(groups)} in the optimizer)"
+            )
+        for gi, (g, sg) in enumerate(zip(groups, saved_groups, strict=True)):
+            if len(g["params"]) != len(sg["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size "
+                    f"of optimizer's group (group {gi}: {len(sg['params'])} saved parameters, "
+                    f"{len(g['params'])} in the optimizer)"
+                )
+        id_map: dict[Any, Tensor] = {}
+        for g, sg in zip(groups, saved_groups, strict=True):
+            for saved_id, p in zip(sg["params"], g["params"], strict=True):
+                id_map[saved_id] = p
+        new_state: defaultdict[Any, dict[str, Any]] = defaultdict(dict)
+        for k, v in state_dict.get("state", {}).items():
+            key = k if k in id_map else (int(k) if str(k).isdigit() else k)
+            if key not in id_map:
+                new_state[k] = v
+                continue
+            p = id_map[key]
+            new_state[p] = self._cast_state(p, v, key)
+        for g, sg in zip(groups, saved_groups, strict=True):
+            for name, value in sg.items():
+                if name == "params":
+                    continue
+                g[name] = tuple(value) if name == "betas" else value
+        self.state = new_state
+        self._cache = [None] * len(groups)
+
+    def _cast_state(self, p: Tensor, v: Any, index: Any) -> Any:
+        """A copy of one parameter's saved state, as chainrule tensors of the parameter's dtype."""
+        if isinstance(v, dict):
+            out = {}
+            for key, value in v.items():
+                if isinstance(value, Tensor | np.ndarray) or hasattr(value, "numpy"):
+                    arr = np.array(_array(value), copy=True)
+                    if key == "step":
+                        arr = arr.astype(np.float32)
+                    elif arr.dtype.kind == "f":
+                        if self._state_shaped and arr.shape != p._data.shape and arr.ndim > 0:
+                            raise ValueError(
+                                f"loaded state dict has state '{key}' of shape "
+                                f"{list(arr.shape)} for parameter {index} of shape "
+                                f"{list(p._data.shape)}"
+                            )
+                        arr = arr.astype(p._data.dtype, copy=False)
+                    out[key] = _make(arr)
+                else:
+                    out[key] = self._cast_state(p, value, index)
+            return out
+        if isinstance(v, list | tuple):
+            return type(v)(self._cast_state(p, x, index) for x in v)
+        if isinstance(v, Tensor | np.ndarray) or hasattr(v, "numpy"):
+            return _make(np.array(_array(v), copy=True))
+        return v
+
+    # ------------------------------------------------------------------ misc
+
+    def __repr__(self) -> str:
+        s = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            s += f"\nParameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    s += f"    {key}: {group[key]}\n"
+        return s + ")"
+
+    def __getstate__(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["_cache"] = [None] * len(self.param_groups)
+        return d
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
