@@ -124,7 +124,14 @@ class Vocab:
         tokens = [self.itos[int(i)] for i in arr]
         if self.level == "char":
             return "".join(tokens)
-        return " ".join(tokens).replace(f" {EOS} ", "\n").replace(EOS, "\n")
+        lines, words = [], []
+        for t in tokens:
+            if t == EOS:
+                lines.append(" ".join(words) + "\n")
+                words = []
+            else:
+                words.append(t)
+        return "".join(lines) + " ".join(words)
 
     def __repr__(self) -> str:
         return f"Vocab(size={len(self)}, level={self.level!r}, unk_token={self.unk_token!r})"
