@@ -163,7 +163,8 @@ class Optimizer:
         if names:
             if len(names) != len(params):
                 raise ValueError(
-                    "all optimizer params should be with/without names. Some param names are missing"
+                    "all optimizer params should be with/without names. "
+                    "Some param names are missing"
                 )
             param_group["param_names"] = names
         for p in params:
