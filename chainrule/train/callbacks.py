@@ -245,6 +245,8 @@ class ModelCheckpoint(_Monitoring):
         mode: ``"min"``, ``"max"`` or ``"auto"``.
         save_best_only: only overwrite when ``monitor`` improved.
         every_n_epochs: save every N epochs (ignored for best-only saves).
+        extra: more JSON-serialisable values stored in every checkpoint (e.g. how to rebuild
+            the model); ``load_checkpoint`` returns them.
     """
 
     def __init__(
@@ -254,8 +256,10 @@ class ModelCheckpoint(_Monitoring):
         mode: str = "auto",
         save_best_only: bool = False,
         every_n_epochs: int = 1,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(monitor, mode, 0.0)
+        self.extra = dict(extra or {})
         self.path = str(path)
         self.save_best_only = save_best_only
         self.every_n_epochs = max(1, int(every_n_epochs))
@@ -295,6 +299,7 @@ class ModelCheckpoint(_Monitoring):
             optimizer=state.optimizer,
             scheduler=state.scheduler,
             epoch=completed,
+            **self.extra,
             **checkpoint_extra(state),
         )
         return path
