@@ -6,7 +6,9 @@ Everything here is NumPy + chainrule; plots import matplotlib lazily (the ``plot
 from __future__ import annotations
 
 from .anomaly import detect_anomaly
+from .explain import Explanation, explain
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck
+from .health import GradientHealthMonitor, HealthReport, Verdict, health
 from .reproducibility import (
     MultiSeedResult,
     deterministic,
@@ -28,6 +30,12 @@ __all__ = [
     "GradcheckError",
     "GradcheckResult",
     "detect_anomaly",
+    "health",
+    "HealthReport",
+    "Verdict",
+    "GradientHealthMonitor",
+    "explain",
+    "Explanation",
     "seed_everything",
     "deterministic",
     "is_deterministic",
