@@ -220,11 +220,16 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
             if type(a) is np.ndarray and a.dtype is _F16:
                 arrays[i] = a.astype(_F32)
                 half = True
-    if opdef.quiet:
-        with np.errstate(all="ignore"):
+    try:
+        if opdef.quiet:
+            with np.errstate(all="ignore"):
+                result = opdef.fn(*arrays, **params)
+        else:
             result = opdef.fn(*arrays, **params)
-    else:
-        result = opdef.fn(*arrays, **params)
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise _broadcast_error(opdef, arrays) from None
+        raise
     if not opdef.differentiable:
         return _wrap_plain(result, half)
     out, vjp = result
@@ -259,6 +264,24 @@ def _apply_traced(opdef: OpDef, inputs: tuple, params: dict) -> Any:
         _tracer = tracer
     tracer(opdef, inputs, params, out)
     return out
+
+
+def _broadcast_error(opdef: OpDef, arrays: list) -> RuntimeError:
+    """torch's text for shapes that do not broadcast, naming the op and every shape."""
+    shapes = [np.shape(a) for a in arrays if a is not None]
+    detail = ""
+    for i in range(1, max(len(s) for s in shapes) + 1):
+        sizes = [s[-i] for s in shapes if len(s) >= i and s[-i] != 1]
+        if len(set(sizes)) > 1:
+            a, b = sizes[0], next(n for n in sizes if n != sizes[0])
+            dim = max(len(s) for s in shapes) - i
+            detail = (
+                f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
+                f"non-singleton dimension {dim}"
+            )
+            break
+    listed = " and ".join(str(tuple(s)) for s in shapes)
+    return RuntimeError(f"{detail} ({opdef.name}: shapes {listed} do not broadcast)")
 
 
 def _fix(out: Any, half: bool) -> np.ndarray:
