@@ -73,7 +73,7 @@ def _to_array(x: Any) -> np.ndarray | None:
 def _check_array(a: np.ndarray, where: str) -> np.ndarray:
     if a.dtype.kind not in "biuf?" or a.dtype.itemsize > 8 or a.dtype.kind == "c":
         raise TypeError(f"cr.save: {where} has dtype {a.dtype}, which safetensors cannot store")
-    return np.ascontiguousarray(a)
+    return a if a.flags.c_contiguous else a.copy(order="C")  # ascontiguousarray makes 0-d 1-d
 
 
 class _Flattener:
