@@ -1,0 +1,412 @@
+"""Optimizers step for step against torch.optim, state_dict interop, validation, buffers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+
+torch = pytest.importorskip("torch")
+
+SHAPES = [(4, 3), (3,), (2, 2)]
+RNG = np.random.default_rng(0)
+INIT = [RNG.standard_normal(s) for s in SHAPES]
+TARGET = [RNG.standard_normal(s) for s in SHAPES]
+
+
+def _loss(lib, ps, k):
+    """A smooth non-quadratic loss; on every third step the last parameter gets no gradient."""
+    used = ps if k % 3 else ps[:-1]
+    total = 0
+    for p, t in zip(used, TARGET, strict=False):
+        tt = lib.tensor(t, dtype=p.dtype)
+        d = p - tt
+        total = total + (d * d).sum() + 0.1 * (d * d * d * d).sum() * (k % 2 + 1)
+    return total
+
+
+def _run(lib, name, kw, dtype, steps=20, groups=False, state=None):
+    mod = torch.optim if lib is torch else optim
+    ps = [lib.tensor(a, dtype=dtype, requires_grad=True) for a in INIT]
+    arg = ps
+    if groups:
+        arg = [{"params": ps[:2]}, {"params": ps[2:], "lr": kw.get("lr", 0.01) * 3}]
+    opt = getattr(mod, name)(arg, **kw)
+    traj = []
+    for k in range(steps):
+        opt.zero_grad()
+        _loss(lib, ps, k).backward()
+        opt.step()
+        traj.append([p.detach().numpy().copy() for p in ps])
+    return traj, opt, ps
+
+
+CASES = [
+    ("SGD", dict(lr=0.01)),
+    ("SGD", dict(lr=0.01, momentum=0.9)),
+    ("SGD", dict(lr=0.01, momentum=0.9, dampening=0.5)),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("SGD", dict(lr=0.01, weight_decay=0.1)),
+    ("Adam", dict(lr=0.05)),
+    ("Adam", dict(lr=0.05, amsgrad=True)),
+    ("Adam", dict(lr=0.05, weight_decay=0.1)),
+    ("Adam", dict(lr=0.05, weight_decay=0.1, amsgrad=True, betas=(0.8, 0.9), eps=1e-6)),
+    ("AdamW", dict(lr=0.05)),
+    ("AdamW", dict(lr=0.05, weight_decay=0.1, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1, alpha=0.9)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.2)),
+]
+
+
+@pytest.mark.parametrize(("name", "kw"), CASES)
+@pytest.mark.parametrize("groups", [False, True])
+def test_float64_trajectory_matches_torch(name, kw, groups):
+    a, _, _ = _run(torch, name, kw, torch.float64, groups=groups)
+    b, _, _ = _run(cr, name, kw, cr.float64, groups=groups)
+    for k, (ta, tb) in enumerate(zip(a, b, strict=True)):
+        for x, y in zip(ta, tb, strict=True):
+            np.testing.assert_allclose(y, x, rtol=1e-10, atol=1e-12, err_msg=f"step {k}")
+
+
+@pytest.mark.parametrize(("name", "kw"), CASES[1:2] + CASES[7:8] + CASES[15:16] + CASES[17:])
+def test_float32_trajectory_matches_torch(name, kw):
+    a, _, _ = _run(torch, name, kw, torch.float32)
+    b, _, ps = _run(cr, name, kw, cr.float32)
+    assert all(p.dtype == cr.float32 for p in ps)
+    for x, y in zip(a[-1], b[-1], strict=True):
+        assert y.dtype == np.float32
+        np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-5)
+
+
+def _sd_to_torch(sd):
+    def conv(v):
+        if isinstance(v, cr.Tensor):
+            return torch.from_numpy(np.array(v.detach().numpy()))
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
+
+    return {"state": conv(sd["state"]), "param_groups": sd["param_groups"]}
+
+
+def _sd_to_cr(sd):
+    def conv(v):
+        if isinstance(v, torch.Tensor):
+            return cr.tensor(v.detach().numpy().copy())
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
+
+    return {"state": conv(sd["state"]), "param_groups": sd["param_groups"]}
+
+
+def _continue(lib, opt, ps, start, steps=5):
+    out = []
+    for k in range(start, start + steps):
+        opt.zero_grad()
+        _loss(lib, ps, k).backward()
+        opt.step()
+        out.append([p.detach().numpy().copy() for p in ps])
+    return out
+
+
+@pytest.mark.parametrize(("name", "kw"), [CASES[1], CASES[9], CASES[15], CASES[17]])
+def test_state_dict_interop_both_ways(name, kw):
+    ta, topt, tps = _run(torch, name, kw, torch.float64, steps=7)
+    ca, copt, cps = _run(cr, name, kw, cr.float64, steps=7)
+    tsd, csd = topt.state_dict(), copt.state_dict()
+    assert set(tsd["state"]) == set(csd["state"])
+    for i in tsd["state"]:
+        assert set(tsd["state"][i]) == set(csd["state"][i])
+    assert tsd["param_groups"] == csd["param_groups"]
+
+    # ours -> torch, torch -> ours; both continue like the originals.
+    t2 = [torch.tensor(p.detach().numpy().copy(), requires_grad=True) for p in cps]
+    t2opt = getattr(torch.optim, name)(t2, **kw)
+    t2opt.load_state_dict(_sd_to_torch(csd))
+    c2 = [cr.tensor(p.detach().numpy().copy(), requires_grad=True) for p in tps]
+    c2opt = getattr(optim, name)(c2, **kw)
+    c2opt.load_state_dict(_sd_to_cr(tsd))
+    ref = _continue(torch, topt, tps, 7)
+    for got in (_continue(torch, t2opt, t2, 7), _continue(cr, c2opt, c2, 7)):
+        for x, y in zip(ref[-1], got[-1], strict=True):
+            np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-12)
+
+
+def test_state_dict_round_trip_mid_training():
+    _, opt, ps = _run(cr, "Adam", dict(lr=0.05, amsgrad=True), cr.float64, steps=6)
+    sd = opt.state_dict()
+    ps2 = [cr.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ps]
+    opt2 = optim.Adam(ps2, lr=0.05, amsgrad=True)
+    opt2.load_state_dict(_sd_to_cr(_sd_to_torch(sd)))
+    a = _continue(cr, opt, ps, 6)
+    b = _continue(cr, opt2, ps2, 6)
+    for x, y in zip(a[-1], b[-1], strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_sgd_without_momentum_has_no_state_and_adagrad_state_is_eager():
+    _, opt, _ = _run(cr, "SGD", dict(lr=0.01), cr.float64, steps=2)
+    assert opt.state_dict()["state"] == {}
+    ps = [cr.tensor(a, requires_grad=True) for a in INIT]
+    ada = optim.Adagrad(ps, initial_accumulator_value=0.5)
+    assert float(ada.state[ps[0]]["step"]) == 0.0
+    np.testing.assert_array_equal(ada.state[ps[0]]["sum"].numpy(), np.full((4, 3), 0.5))
+
+
+def test_param_without_grad_is_skipped():
+    ps = [cr.tensor(a, requires_grad=True) for a in INIT]
+    opt = optim.Adam(ps, lr=0.1, weight_decay=0.5)
+    before = ps[2].detach().numpy().copy()
+    for _ in range(3):
+        opt.zero_grad()
+        (ps[0].sum() + ps[1].sum()).backward()
+        opt.step()
+    assert ps[2] not in opt.state
+    np.testing.assert_array_equal(ps[2].detach().numpy(), before)
+    assert float(opt.state[ps[0]]["step"]) == 3.0
+
+
+def test_lr_change_between_steps_is_used():
+    ref, _, _ = _run(torch, "SGD", dict(lr=0.01, momentum=0.9), torch.float64, steps=1)
+    ps = [cr.tensor(a, dtype=cr.float64, requires_grad=True) for a in INIT]
+    tps = [torch.tensor(a, requires_grad=True) for a in INIT]
+    o, to = optim.SGD(ps, lr=0.01, momentum=0.9), torch.optim.SGD(tps, lr=0.01, momentum=0.9)
+    for k in range(6):
+        for oo in (o, to):
+            oo.param_groups[0]["lr"] = 0.01 * (k + 1)
+            oo.param_groups[0]["momentum"] = 0.9 - 0.1 * k
+        for lib, oo, pp in ((cr, o, ps), (torch, to, tps)):
+            oo.zero_grad()
+            _loss(lib, pp, k).backward()
+            oo.step()
+    for x, y in zip(tps, ps, strict=True):
+        np.testing.assert_allclose(y.detach().numpy(), x.detach().numpy(), rtol=1e-10)
+
+
+def test_replaced_param_data_and_manual_grads_are_respected():
+    ps = [cr.tensor(a, dtype=cr.float64, requires_grad=True) for a in INIT]
+    tps = [torch.tensor(a, requires_grad=True) for a in INIT]
+    o, to = optim.SGD(ps, lr=0.1, momentum=0.5), torch.optim.SGD(tps, lr=0.1, momentum=0.5)
+    for k in range(4):
+        if k == 2:  # user code swaps a parameter's storage (like Module.to / p.data = ...)
+            ps[1].data = cr.tensor(ps[1].detach().numpy() * 2)
+            tps[1].data = tps[1].data * 2
+        for lib, oo, pp in ((cr, o, ps), (torch, to, tps)):
+            oo.zero_grad()
+            for p, a in zip(pp, INIT, strict=True):  # gradients set by hand
+                p.grad = lib.tensor(a * (k + 1), dtype=p.dtype)
+            oo.step()
+    for x, y in zip(tps, ps, strict=True):
+        np.testing.assert_allclose(y.detach().numpy(), x.detach().numpy(), rtol=1e-12)
+
+
+def test_zero_grad_modes_and_held_gradients_keep_values():
+    ps = [cr.tensor(a, requires_grad=True) for a in INIT]
+    opt = optim.SGD(ps, lr=0.1)
+    _loss(cr, ps, 1).backward()
+    opt.step()
+    opt.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.numpy().any() for p in ps)
+    opt.zero_grad()
+    assert all(p.grad is None for p in ps)
+    _loss(cr, ps, 1).backward()
+    held = ps[0].grad
+    kept = held.numpy().copy()
+    opt.step()
+    opt.zero_grad()
+    _loss(cr, ps, 2).backward()
+    np.testing.assert_array_equal(held.numpy(), kept)  # not overwritten by the next backward
+
+
+def test_flat_buffers_survive_module_and_optimizer_load_state_dict():
+    nn = cr.nn
+
+    class Lin(nn.Module):
+        def __init__(self, i, o):
+            super().__init__()
+            self.weight = nn.Parameter(cr.tensor(RNG.standard_normal((o, i)).astype(np.float32)))
+            self.bias = nn.Parameter(cr.zeros(o))
+
+        def forward(self, x):
+            return (x @ self.weight.t() + self.bias).tanh()
+
+    model = nn.Sequential(Lin(3, 4), Lin(4, 2))
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    x = cr.tensor(RNG.standard_normal((5, 3)).astype(np.float32))
+    for _ in range(2):
+        opt.zero_grad()
+        model(x).pow(2).sum().backward()
+        opt.step()
+    sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    osd = opt.state_dict()
+    model.load_state_dict(sd)
+    opt.load_state_dict(osd)
+    w = model[0].weight
+    before = w.detach().numpy().copy()
+    opt.zero_grad()
+    model(x).pow(2).sum().backward()
+    opt.step()
+    assert not np.array_equal(w.detach().numpy(), before)  # the model's own parameter moved
+    assert w in opt.state
+
+
+@pytest.mark.parametrize(
+    ("call", "msg"),
+    [
+        (lambda p: optim.SGD(p, lr=-1.0), "Invalid learning rate: -1.0"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "Invalid momentum value: -0.5"),
+        (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), "Invalid weight_decay value: -1"),
+        (
+            lambda p: optim.SGD(p, lr=0.1, nesterov=True),
+            "Nesterov momentum requires a momentum and zero dampening",
+        ),
+        (lambda p: optim.Adam(p, lr=-0.1), "Invalid learning rate: -0.1"),
+        (lambda p: optim.Adam(p, eps=-1e-8), "Invalid epsilon value: -1e-08"),
+        (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "Invalid beta parameter at index 0: 1.0"),
+        (lambda p: optim.AdamW(p, betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
+        (lambda p: optim.RMSprop(p, alpha=-0.1), "Invalid alpha value: -0.1"),
+        (lambda p: optim.Adagrad(p, lr_decay=-1.0), "Invalid lr_decay value: -1.0"),
+        (
+            lambda p: optim.Adagrad(p, initial_accumulator_value=-1.0),
+            "Invalid initial_accumulator_value value: -1.0",
+        ),
+        (lambda p: optim.LBFGS(p, lr=-1.0), "Invalid learning rate: -1.0"),
+        (lambda p: optim.SGD([], lr=0.1), "optimizer got an empty parameter list"),
+        (
+            lambda p: optim.SGD([{"params": p}, {"params": p[:1]}], lr=0.1),
+            "some parameters appear in more than one parameter group",
+        ),
+    ],
+)
+def test_bad_hyper_parameters_raise_torch_text(call, msg):
+    ps = [cr.tensor(a, requires_grad=True) for a in INIT]
+    with pytest.raises(ValueError) as ours:
+        call(ps)
+    assert str(ours.value) == msg
+    tps = [torch.tensor(a, requires_grad=True) for a in INIT]
+    with pytest.raises(ValueError, match=None) as theirs:
+        call.__code__  # noqa: B018 - the same call against torch:
+        _torchify(call)(tps)
+    assert str(theirs.value) == msg
+
+
+def _torchify(call):
+    import types
+
+    glb = dict(call.__globals__)
+    glb["optim"] = torch.optim
+    return types.FunctionType(call.__code__, glb)
+
+
+def test_bad_state_dict_raises_and_leaves_optimizer_unchanged():
+    _, opt, ps = _run(cr, "Adam", dict(lr=0.05), cr.float64, steps=2)
+    before = {k: v["exp_avg"].numpy().copy() for k, v in opt.state_dict()["state"].items()}
+    sd = opt.state_dict()
+    bad = {"state": sd["state"], "param_groups": sd["param_groups"] * 2}
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        opt.load_state_dict(bad)
+    bad = {"state": sd["state"], "param_groups": [dict(sd["param_groups"][0], params=[0, 1])]}
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        opt.load_state_dict(bad)
+    wrong = {0: {"step": cr.tensor(2.0), "exp_avg": cr.zeros(7), "exp_avg_sq": cr.zeros(7)}}
+    with pytest.raises(ValueError, match="exp_avg"):
+        opt.load_state_dict({"state": wrong, "param_groups": sd["param_groups"]})
+    after = {k: v["exp_avg"].numpy() for k, v in opt.state_dict()["state"].items()}
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])
+    with pytest.raises(TypeError):
+        optim.SGD(ps[0], lr=0.1)
+
+
+def _rosenbrock(lib, xy):
+    return (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
+
+
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_lbfgs_matches_torch(line_search):
+    kw = dict(
+        lr=1 if line_search else 0.05, history_size=5, max_iter=10, line_search_fn=line_search
+    )
+    out = []
+    for lib, mod in ((torch, torch.optim), (cr, optim)):
+        xy = lib.tensor([-1.5, 2.0], dtype=lib.float64, requires_grad=True)
+        opt = mod.LBFGS([xy], **kw)
+
+        def closure(xy=xy, opt=opt, lib=lib):
+            opt.zero_grad()
+            loss = _rosenbrock(lib, xy)
+            loss.backward()
+            return loss
+
+        losses = [opt.step(closure).item() for _ in range(4)]
+        out.append((xy.detach().numpy().copy(), losses, opt.state[xy]["func_evals"]))
+    np.testing.assert_allclose(out[1][0], out[0][0], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(out[1][1], out[0][1], rtol=1e-8)
+    assert out[1][2] == out[0][2]
+
+
+def test_lbfgs_strong_wolfe_converges_on_rosenbrock():
+    xy = cr.tensor([-1.5, 2.0], dtype=cr.float64, requires_grad=True)
+    opt = optim.LBFGS([xy], line_search_fn="strong_wolfe", max_iter=100)
+
+    def closure():
+        opt.zero_grad()
+        loss = _rosenbrock(cr, xy)
+        loss.backward()
+        return loss
+
+    for _ in range(5):
+        opt.step(closure)
+    np.testing.assert_allclose(xy.detach().numpy(), [1.0, 1.0], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "kw", "steps"),
+    [
+        ("SGD", dict(lr=0.1, momentum=0.9), 200),
+        ("Adam", dict(lr=0.05), 400),
+        ("AdamW", dict(lr=0.05, weight_decay=0.0), 400),
+        ("RMSprop", dict(lr=0.01), 600),
+        ("Adagrad", dict(lr=0.5), 400),
+    ],
+)
+def test_converges_on_quadratic(name, kw, steps):
+    a = np.diag([1.0, 3.0, 10.0])
+    x = cr.tensor([3.0, -2.0, 1.0], dtype=cr.float64, requires_grad=True)
+    opt = getattr(optim, name)([x], **kw)
+    am = cr.tensor(a)
+    for _ in range(steps):
+        opt.zero_grad()
+        (0.5 * (x @ am @ x)).backward()
+        opt.step()
+    assert np.abs(x.detach().numpy()).max() < 1e-2
+
+
+def test_adam_reaches_rosenbrock_minimum():
+    xy = cr.tensor([-1.5, 2.0], dtype=cr.float64, requires_grad=True)
+    opt = optim.Adam([xy], lr=0.02)
+    for _ in range(3000):
+        opt.zero_grad()
+        _rosenbrock(cr, xy).backward()
+        opt.step()
+    np.testing.assert_allclose(xy.detach().numpy(), [1.0, 1.0], atol=2e-2)
+
+
+def test_repr_like_torch():
+    ps = [cr.tensor(a, requires_grad=True) for a in INIT]
+    tps = [torch.tensor(a, requires_grad=True) for a in INIT]
+    assert repr(optim.SGD(ps, lr=0.1, momentum=0.9)) == repr(
+        torch.optim.SGD(tps, lr=0.1, momentum=0.9)
+    )
