@@ -9,6 +9,7 @@ from .anomaly import detect_anomaly
 from .explain import Explanation, explain
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck
 from .health import GradientHealthMonitor, HealthReport, Verdict, health
+from .lr_find import LRFinderResult, lr_find
 from .reproducibility import (
     MultiSeedResult,
     deterministic,
@@ -35,6 +36,8 @@ __all__ = [
     "Verdict",
     "GradientHealthMonitor",
     "explain",
+    "lr_find",
+    "LRFinderResult",
     "Explanation",
     "seed_everything",
     "deterministic",
