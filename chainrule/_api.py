@@ -471,9 +471,9 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
         # why: where(), not maximum(): at x == bound the gradient goes to x (torch's subgradient)
         out = input
         if min is not None:
-            out = E.where(_operand(min), out, cond=out._data < as_array(min))
+            out = E.where(_operand(min), out, cond=(out < _operand(min))._data)
         if max is not None:
-            out = E.where(_operand(max), out, cond=out._data > as_array(max))
+            out = E.where(_operand(max), out, cond=(out > _operand(max))._data)
         return out
     return E.clamp(input, min=min, max=max)
 
@@ -1222,6 +1222,12 @@ def _index_array(index: Any, name: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def _wrap_negative(idx: np.ndarray, n: int) -> np.ndarray:
+    # why: return the index array itself when nothing is negative, so the ONNX tracer can still
+    # tell that it is the output of an earlier op (e.g. an argmax) rather than a constant
+    return idx % n if idx.size and idx.min() < 0 else idx
+
+
 def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     """Values of ``input`` at ``index`` along ``dim`` (dim 0: out[i][j] = input[index[i][j]][j])."""
     d = _dim(dim, input.ndim, "gather")
@@ -1244,7 +1250,7 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
         if _any(a < b for i, (a, b) in enumerate(zip(idx.shape, input.shape)) if i != d)
         else input
     )
-    return I.gather(src, dim=d, index=idx % n if idx.size else idx)
+    return I.gather(src, dim=d, index=_wrap_negative(idx, n))
 
 
 def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
@@ -1255,7 +1261,7 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx.max() if idx.max() >= n else idx.min()
         raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
-    return I.scatter_add(input, _operand(src), dim=d, index=idx % n if idx.size else idx)
+    return I.scatter_add(input, _operand(src), dim=d, index=_wrap_negative(idx, n))
 
 
 def index_select(input: Tensor, dim: int, index: Any) -> Tensor:

@@ -1154,3 +1154,435 @@ def _gru_cell(g: GraphBuilder, ev: Any) -> list[str]:
 @converter("rnn_cell")
 def _rnn_cell(g: GraphBuilder, ev: Any) -> list[str]:
     return _cell(g, ev, "RNN")
+
+
+# ---------------------------------------------------------------- layers
+
+
+def _c(g: GraphBuilder, ev: Any, v: float) -> str:
+    """A scalar constant in the op's output dtype."""
+    return g.value(np.asarray(v, _dt(ev)))
+
+
+@converter("linear")
+def _linear(g: GraphBuilder, ev: Any) -> str:
+    x, w, b = (_inputs(g, ev) + [""])[:3]
+    src = _arr(ev.inputs[0])
+    if src.ndim == 2:
+        return g.node("Gemm", [x, w, b] if b else [x, w], transB=1)
+    y = g.node("MatMul", [x, g.node("Transpose", [w], perm=[1, 0])])
+    return g.node("Add", [y, b]) if b else y
+
+
+@converter("bilinear")
+def _bilinear(g: GraphBuilder, ev: Any) -> str:
+    x1, x2, w, b = (_inputs(g, ev) + [""])[:4]
+    y = g.node("Einsum", [x1, w, x2], equation="...i,oij,...j->...o")
+    return g.node("Add", [y, b]) if b else y
+
+
+@converter("dropout")
+def _dropout(g: GraphBuilder, ev: Any) -> str:
+    # Exported graphs are inference graphs: dropout is the identity (as torch exports it).
+    (x,) = _inputs(g, ev)
+    return g.node("Identity", [x])
+
+
+@converter("embedding")
+def _embedding(g: GraphBuilder, ev: Any) -> str:
+    (w,) = _inputs(g, ev)
+    idx = ev.params["indices"]
+    i = g.value(idx)
+    i = g.cast(i, np.asarray(_arr(idx)).dtype, np.int64)
+    y = g.node("Gather", [w, i], axis=0)
+    g.dyn[y] = (*(_dyn(g, i) or (None,) * np.ndim(_arr(idx))), None)
+    return y
+
+
+@converter("batch_norm")
+def _batch_norm(g: GraphBuilder, ev: Any) -> str:
+    x, w, b = (_inputs(g, ev) + ["", ""])[:3]
+    src = _arr(ev.inputs[0])
+    p = ev.params
+    c = src.shape[1]
+    dt = _dt(ev)
+    eps = float(p.get("eps", 1e-5))
+    rm, rv = p.get("running_mean"), p.get("running_var")
+    if not p.get("training", False) and rm is not None and rv is not None and src.ndim > 2:
+        w = w or g.const(np.ones(c, dt))
+        b = b or g.const(np.zeros(c, dt))
+        mean, var = g.value(rm, dt), g.value(rv, dt)
+        return g.node("BatchNormalization", [x, w, b, mean, var], epsilon=eps)
+    bshape = [1, c] + [1] * (src.ndim - 2)
+    axes = [0, *range(2, src.ndim)]
+    if p.get("training", False) or rm is None:
+        mean = g.reduce("ReduceMean", x, axes, True)
+        d = g.node("Sub", [x, mean])
+        var = g.reduce("ReduceMean", g.node("Mul", [d, d]), axes, True)
+    else:
+        mean = g.node("Reshape", [g.value(rm, dt), g.ints(bshape)])
+        d = g.node("Sub", [x, mean])
+        var = g.node("Reshape", [g.value(rv, dt), g.ints(bshape)])
+    y = g.node("Div", [d, g.node("Sqrt", [g.node("Add", [var, _c(g, ev, eps)])])])
+    if w:
+        y = g.node("Mul", [y, g.node("Reshape", [w, g.ints(bshape)])])
+    if b:
+        y = g.node("Add", [y, g.node("Reshape", [b, g.ints(bshape)])])
+    return y
+
+
+@converter("layer_norm")
+def _layer_norm(g: GraphBuilder, ev: Any) -> str:
+    x, w, b = (_inputs(g, ev) + ["", ""])[:3]
+    src = _arr(ev.inputs[0])
+    p = ev.params
+    nd = int(p.get("normalized_ndim", 1))
+    if not w:
+        w = g.const(np.ones(src.shape[src.ndim - nd :], _dt(ev)))
+    ins = [x, w, b] if b else [x, w]
+    return g.node("LayerNormalization", ins, axis=-nd, epsilon=float(p.get("eps", 1e-5)))
+
+
+@converter("group_norm")
+def _group_norm(g: GraphBuilder, ev: Any) -> str:
+    x, w, b = (_inputs(g, ev) + ["", ""])[:3]
+    src = _arr(ev.inputs[0])
+    p = ev.params
+    c = src.shape[1]
+    groups = int(p.get("num_groups", 1))
+    eps = float(p.get("eps", 1e-5))
+    # (N, C, *) → (N, G, C/G·*): normalise the last axis, then back and scale per channel.
+    xg = g.node("Reshape", [x, g.ints([0, groups, -1])])
+    mean = g.reduce("ReduceMean", xg, (2,), True)
+    d = g.node("Sub", [xg, mean])
+    var = g.reduce("ReduceMean", g.node("Mul", [d, d]), (2,), True)
+    yg = g.node("Div", [d, g.node("Sqrt", [g.node("Add", [var, _c(g, ev, eps)])])])
+    y = g.node("Reshape", [yg, g.node("Shape", [x])])
+    cshape = [1, c] + [1] * (src.ndim - 2)
+    if w:
+        y = g.node("Mul", [y, g.node("Reshape", [w, g.ints(cshape)])])
+    if b:
+        y = g.node("Add", [y, g.node("Reshape", [b, g.ints(cshape)])])
+    return y
+
+
+@converter("rms_norm")
+def _rms_norm(g: GraphBuilder, ev: Any) -> str:
+    x, w = (_inputs(g, ev) + [""])[:2]
+    src = _arr(ev.inputs[0])
+    p = ev.params
+    nd = int(p.get("normalized_ndim", 1))
+    eps = p.get("eps")
+    eps = float(np.finfo(src.dtype).eps) if eps is None else float(eps)
+    ms = g.reduce("ReduceMean", g.node("Mul", [x, x]), list(range(-nd, 0)), True)
+    y = g.node("Div", [x, g.node("Sqrt", [g.node("Add", [ms, _c(g, ev, eps)])])])
+    return g.node("Mul", [y, w]) if w else y
+
+
+# ---------------------------------------------------------------- activations (fused)
+
+
+@converter("gelu")
+def _gelu(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    approx = ev.params.get("approximate", "none")
+    if g.opset >= 20:
+        return g.node("Gelu", [x], approximate=approx)
+    half = g.node("Mul", [x, _c(g, ev, 0.5)])
+    if approx == "tanh":
+        x3 = g.node("Mul", [g.node("Mul", [x, x]), x])
+        inner = g.node("Add", [x, g.node("Mul", [x3, _c(g, ev, 0.044715)])])
+        t = g.node("Tanh", [g.node("Mul", [inner, _c(g, ev, float(np.sqrt(2.0 / np.pi)))])])
+    else:
+        t = g.node("Erf", [g.node("Mul", [x, _c(g, ev, float(1.0 / np.sqrt(2.0)))])])
+    return g.node("Mul", [half, g.node("Add", [t, _c(g, ev, 1.0)])])
+
+
+@converter("silu")
+def _silu(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    return g.node("Mul", [x, g.node("Sigmoid", [x])])
+
+
+def _stable_softplus(g: GraphBuilder, ev: Any, x: str) -> str:
+    """max(x, 0) + log(1 + e^{−|x|}): never overflows (as chainrule computes it)."""
+    e = g.node("Exp", [g.node("Neg", [g.node("Abs", [x])])])
+    lg = g.node("Log", [g.node("Add", [e, _c(g, ev, 1.0)])])
+    return g.node("Add", [g.node("Relu", [x]), lg])
+
+
+@converter("mish")
+def _mish(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    return g.node("Mul", [x, g.node("Tanh", [_stable_softplus(g, ev, x)])])
+
+
+@converter("elu")
+def _elu(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    p = ev.params
+    alpha, scale, s = (float(p.get(k, 1.0)) for k in ("alpha", "scale", "input_scale"))
+    if scale == 1.0 and s == 1.0:
+        return g.node("Elu", [x], alpha=alpha)
+    if s == 1.0:
+        return g.node("Selu", [x], alpha=alpha, gamma=scale)
+    if scale == 1.0 and abs(s * alpha - 1.0) < 1e-12:
+        return g.node("Celu", [x], alpha=alpha)
+    neg = g.node(
+        "Mul",
+        [
+            g.node("Exp", [g.node("Mul", [g.node("Min", [x, _c(g, ev, 0.0)]), _c(g, ev, s)])]),
+            _c(g, ev, 1.0),
+        ],
+    )
+    neg = g.node("Mul", [g.node("Sub", [neg, _c(g, ev, 1.0)]), _c(g, ev, alpha * scale)])
+    cond = g.node("LessOrEqual", [x, _c(g, ev, 0.0)])
+    return g.node("Where", [cond, neg, g.node("Mul", [x, _c(g, ev, scale)])])
+
+
+@converter("softplus")
+def _softplus(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    beta = float(ev.params.get("beta", 1.0))
+    th = float(ev.params.get("threshold", 20.0))
+    bx = g.node("Mul", [x, _c(g, ev, beta)]) if beta != 1.0 else x
+    sp = _stable_softplus(g, ev, bx)
+    if beta != 1.0:
+        sp = g.node("Div", [sp, _c(g, ev, beta)])
+    return g.node("Where", [g.node("Greater", [bx, _c(g, ev, th)]), x, sp])
+
+
+@converter("leaky_relu")
+def _leaky_relu(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    return g.node("LeakyRelu", [x], alpha=float(ev.params.get("negative_slope", 0.01)))
+
+
+@converter("hardtanh")
+def _hardtanh(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    lo, hi = float(ev.params.get("min_val", -1.0)), float(ev.params.get("max_val", 1.0))
+    return g.node("Clip", [x, _c(g, ev, lo), _c(g, ev, hi)])
+
+
+@converter("hardsigmoid")
+def _hardsigmoid(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    return g.node("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
+
+
+@converter("logsigmoid")
+def _logsigmoid(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    return g.node("Neg", [_stable_softplus(g, ev, g.node("Neg", [x]))])
+
+
+@converter("threshold")
+def _threshold(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    th, v = float(ev.params.get("threshold", 0.0)), float(ev.params.get("value", 0.0))
+    return g.node("Where", [g.node("Greater", [x, _c(g, ev, th)]), x, _c(g, ev, v)])
+
+
+# ---------------------------------------------------------------- attention
+
+
+def _attention(g: GraphBuilder, ev: Any, safe: bool) -> tuple[str, str]:
+    q, k, v, mask = (_inputs(g, ev) + [""])[:4]
+    nd = _arr(ev.inputs[0]).ndim
+    perm = list(range(nd - 2)) + [nd - 1, nd - 2]
+    s = g.node("MatMul", [q, g.node("Transpose", [k], perm=perm)])
+    s = g.node("Mul", [s, _c(g, ev, float(ev.params.get("scale", 1.0)))])
+    if mask:
+        m = _arr(ev.inputs[3])
+        if m.dtype == np.bool_:
+            s = g.node("Where", [mask, s, _c(g, ev, -np.inf)])
+        else:
+            s = g.node("Add", [s, g.cast(mask, m.dtype, _dt(ev))])
+    p = g.node("Softmax", [s], axis=-1)
+    if safe and mask:
+        # A row with every key masked is 0 (torch's sdpa), not softmax's NaN.
+        p = g.node("Where", [g.node("IsNaN", [p]), _c(g, ev, 0.0), p])
+    return g.node("MatMul", [p, v]), p
+
+
+@converter("scaled_dot_product_attention")
+def _sdpa(g: GraphBuilder, ev: Any) -> str:
+    return _attention(g, ev, True)[0]
+
+
+@converter("attention_with_weights")
+def _attention_with_weights(g: GraphBuilder, ev: Any) -> list[str]:
+    return list(_attention(g, ev, False))
+
+
+# ---------------------------------------------------------------- losses
+
+
+def _reduce_loss(g: GraphBuilder, ev: Any, loss: str, reduction: str, denom: Any = None) -> str:
+    if reduction == "none":
+        return loss
+    total = g.reduce("ReduceSum", loss, None, False)
+    if reduction == "sum":
+        return total
+    if denom is not None:
+        return g.node("Div", [total, denom])
+    return g.reduce("ReduceMean", loss, None, False)
+
+
+@converter("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss")
+def _regression_loss(g: GraphBuilder, ev: Any) -> str:
+    x, t = _inputs(g, ev)
+    t = g.cast(t, _arr(ev.inputs[1]).dtype, _dt(ev))
+    d = g.node("Sub", [x, t])
+    ad = g.node("Abs", [d])
+    name = ev.opdef.name
+    if name == "mse_loss":
+        loss = g.node("Mul", [d, d])
+    elif name == "l1_loss":
+        loss = ad
+    else:
+        key = "beta" if name == "smooth_l1_loss" else "delta"
+        b = float(ev.params.get(key, 1.0))
+        if name == "smooth_l1_loss" and b == 0.0:
+            loss = ad
+        else:
+            sq = g.node(
+                "Mul", [g.node("Mul", [d, d]), _c(g, ev, 0.5 / b if key == "beta" else 0.5)]
+            )
+            lin = g.node("Sub", [ad, _c(g, ev, 0.5 * b)])
+            if key == "delta":
+                lin = g.node("Mul", [lin, _c(g, ev, b)])
+            op_type = "Less" if key == "beta" else "LessOrEqual"
+            loss = g.node("Where", [g.node(op_type, [ad, _c(g, ev, b)]), sq, lin])
+    return _reduce_loss(g, ev, loss, ev.params.get("reduction", "mean"))
+
+
+@converter("binary_cross_entropy")
+def _bce(g: GraphBuilder, ev: Any) -> str:
+    x, t = _inputs(g, ev)[:2]
+    lo = _c(g, ev, -100.0)
+    lx = g.node("Max", [g.node("Log", [x]), lo])
+    l1x = g.node("Max", [g.node("Log", [g.node("Sub", [_c(g, ev, 1.0), x])]), lo])
+    loss = g.node(
+        "Add", [g.node("Mul", [t, lx]), g.node("Mul", [g.node("Sub", [_c(g, ev, 1.0), t]), l1x])]
+    )
+    loss = g.node("Neg", [loss])
+    w = ev.params.get("weight")
+    if w is not None:
+        loss = g.node("Mul", [loss, g.value(w, _dt(ev))])
+    return _reduce_loss(g, ev, loss, ev.params.get("reduction", "mean"))
+
+
+@converter("binary_cross_entropy_with_logits")
+def _bce_logits(g: GraphBuilder, ev: Any) -> str:
+    x, t = _inputs(g, ev)[:2]
+    sp = _stable_softplus(g, ev, g.node("Neg", [x]))
+    pw = ev.params.get("pos_weight")
+    if pw is not None:
+        lw = g.node(
+            "Add",
+            [
+                _c(g, ev, 1.0),
+                g.node("Mul", [g.node("Sub", [g.value(pw, _dt(ev)), _c(g, ev, 1.0)]), t]),
+            ],
+        )
+        sp = g.node("Mul", [lw, sp])
+    loss = g.node("Add", [g.node("Mul", [g.node("Sub", [_c(g, ev, 1.0), t]), x]), sp])
+    w = ev.params.get("weight")
+    if w is not None:
+        loss = g.node("Mul", [loss, g.value(w, _dt(ev))])
+    return _reduce_loss(g, ev, loss, ev.params.get("reduction", "mean"))
+
+
+@converter("kl_div")
+def _kl_div(g: GraphBuilder, ev: Any) -> str:
+    x, t = _inputs(g, ev)
+    if ev.params.get("log_target"):
+        loss = g.node("Mul", [g.node("Exp", [t]), g.node("Sub", [t, x])])
+    else:
+        pos = g.node("Greater", [t, _c(g, ev, 0.0)])
+        safe = g.node("Where", [pos, t, _c(g, ev, 1.0)])
+        tlogt = g.node("Where", [pos, g.node("Mul", [t, g.node("Log", [safe])]), _c(g, ev, 0.0)])
+        loss = g.node("Sub", [tlogt, g.node("Mul", [t, x])])
+    red = ev.params.get("reduction", "mean")
+    if red == "batchmean":
+        src = _arr(ev.inputs[0])
+        n = _count(g, x, src.shape, (0,), _dt(ev)) if src.ndim else _c(g, ev, 1.0)
+        return _reduce_loss(g, ev, loss, "mean", n)
+    return _reduce_loss(g, ev, loss, red)
+
+
+def _class_loss(g: GraphBuilder, ev: Any, logp: str) -> str:
+    """NLL of log-probabilities ``logp`` (N, C, …) at class indices, with weights and ignore."""
+    p = ev.params
+    dt = _dt(ev)
+    tgt = p["target"]
+    t = g.cast(g.value(tgt), np.asarray(_arr(tgt)).dtype, np.int64)
+    ignore = g.value(np.asarray(int(p.get("ignore_index", -100)), np.int64))
+    keep = g.node("Not", [g.node("Equal", [t, ignore])])
+    t_safe = g.node("Where", [keep, t, g.value(np.asarray(0, np.int64))])
+    src = _arr(ev.inputs[0])
+    if src.ndim == 1:
+        picked = g.node("Gather", [logp, t_safe], axis=0)
+    else:
+        idx = g.unsqueeze(t_safe, [1])
+        picked = g.squeeze(g.node("GatherElements", [logp, idx], axis=1), [1])
+    w = p.get("weight")
+    keepf = g.cast(keep, np.bool_, dt)
+    w_t = (
+        g.node("Mul", [g.node("Gather", [g.value(w, dt), t_safe], axis=0), keepf])
+        if (w is not None)
+        else keepf
+    )
+    loss = g.node("Neg", [g.node("Mul", [w_t, picked])])
+    eps = float(p.get("label_smoothing", 0.0))
+    if eps > 0.0:
+        n_cls = src.shape[1] if src.ndim > 1 else src.shape[0]
+        wl = logp
+        if w is not None:
+            shape = [-1] + [1] * (src.ndim - 2) if src.ndim > 1 else [-1]
+            wl = g.node("Mul", [logp, g.node("Reshape", [g.value(w, dt), g.ints(shape)])])
+        smooth = g.node("Neg", [g.reduce("ReduceSum", wl, (1 if src.ndim > 1 else 0,), False)])
+        smooth = g.node("Mul", [smooth, keepf])
+        loss = g.node(
+            "Add",
+            [
+                g.node("Mul", [loss, _c(g, ev, 1.0 - eps)]),
+                g.node("Mul", [smooth, _c(g, ev, eps / n_cls)]),
+            ],
+        )
+    red = p.get("reduction", "mean")
+    denom = g.reduce("ReduceSum", w_t, None, False) if red == "mean" else None
+    return _reduce_loss(g, ev, loss, red, denom)
+
+
+@converter("cross_entropy")
+def _cross_entropy(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    axis = 1 if _arr(ev.inputs[0]).ndim > 1 else 0
+    return _class_loss(g, ev, g.node("LogSoftmax", [x], axis=axis))
+
+
+@converter("nll_loss")
+def _nll_loss(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    return _class_loss(g, ev, x)
+
+
+@converter("cross_entropy_probs")
+def _cross_entropy_probs(g: GraphBuilder, ev: Any) -> str:
+    x, q = _inputs(g, ev)
+    src = _arr(ev.inputs[0])
+    axis = 1 if src.ndim > 1 else 0
+    n_cls = src.shape[axis]
+    logp = g.node("LogSoftmax", [x], axis=axis)
+    eps = float(ev.params.get("label_smoothing", 0.0))
+    if eps > 0.0:
+        q = g.node("Add", [g.node("Mul", [q, _c(g, ev, 1.0 - eps)]), _c(g, ev, eps / n_cls)])
+    w = ev.params.get("weight")
+    if w is not None:
+        shape = [-1] + [1] * (src.ndim - 2) if src.ndim > 1 else [-1]
+        q = g.node("Mul", [q, g.node("Reshape", [g.value(w, _dt(ev)), g.ints(shape)])])
+    loss = g.node("Neg", [g.reduce("ReduceSum", g.node("Mul", [q, logp]), (axis,), False)])
+    return _reduce_loss(g, ev, loss, ev.params.get("reduction", "mean"))

@@ -95,7 +95,24 @@ class GraphBuilder:
             name = self.by_array.get(id(obj._data))
             return name if name is not None else self.by_tensor.get(id(obj))
         if isinstance(obj, np.ndarray):
-            return self.by_array.get(id(obj))
+            name = self.by_array.get(id(obj))
+            return name if name is not None else self._view_of(obj)
+        return None
+
+    def _view_of(self, arr: np.ndarray) -> str | None:
+        """A NumPy view (``idx.reshape(-1)``, ``astype(copy=False)`` …) of a traced array."""
+        base = arr.base
+        while isinstance(base, np.ndarray):
+            name = self.by_array.get(id(base))
+            if name is not None and base.dtype == arr.dtype:
+                if base.shape == arr.shape:
+                    return name
+                if base.size == arr.size and arr.flags.c_contiguous and base.flags.c_contiguous:
+                    out = self.node("Reshape", [name, self.ints(arr.shape)])
+                    self.bind(arr, out, (None,) * arr.ndim)
+                    return out
+                return None
+            base = base.base
         return None
 
     def value(self, obj: Any, dtype: Any = None) -> str:
