@@ -1,0 +1,62 @@
+"""Fused linear layer: ``y = x @ Wᵀ + b`` as one node (PyTorch weight layout: (out, in))."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._registry import op
+
+
+@op("linear", formula="x̄ = ȳ·W,  W̄ = ȳᵀ·x,  b̄ = Σ ȳ", onnx="Gemm", backward_name="AddmmBackward0")
+def linear(x, w, b=None):
+    """``x`` (*, in), ``w`` (out, in), ``b`` (out,) or None → (*, out).
+
+    The VJP skips the GEMM of any input that does not need a gradient (the first layer's
+    ``x̄``, frozen weights), which is a real saving on CPU.
+    """
+    y = x @ w.T
+    if b is not None:
+        y += b  # y is a fresh array: add in place, no temporary
+
+    def vjp(g, needs):
+        gx = gw = gb = None
+        if needs[0]:
+            gx = g @ w
+        if needs[1] or (b is not None and needs[2]):
+            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+            if needs[1]:
+                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                gw = g2.T @ x2
+            if b is not None and needs[2]:
+                gb = g2.sum(axis=0)
+        return gx, gw, gb
+
+    return y, vjp
+
+
+@op("bilinear", formula="x̄₁ = ȳ·W·x₂,  x̄₂ = ȳ·Wᵀ·x₁,  W̄ = Σ ȳ⊗x₁⊗x₂,  b̄ = Σ ȳ")
+def bilinear(x1, x2, w, b=None):
+    """``y[..., o] = Σᵢⱼ x1[..., i] W[o, i, j] x2[..., j] + b[o]``; ``w`` is (out, in1, in2)."""
+    lead = x1.shape[:-1]
+    a = x1.reshape(-1, x1.shape[-1])
+    c = x2.reshape(-1, x2.shape[-1])
+    # (n, in1) · (out, in1, in2) → (n, out, in2), then contract in2 with x2.
+    t = np.einsum("ni,oij->noj", a, w, optimize=True)
+    y = np.einsum("noj,nj->no", t, c, optimize=True)
+    if b is not None:
+        y += b
+
+    def vjp(g, needs):
+        g2 = g.reshape(-1, g.shape[-1])
+        gx1 = gx2 = gw = gb = None
+        if needs[0]:
+            gx1 = np.einsum("no,oij,nj->ni", g2, w, c, optimize=True).reshape(*lead, -1)
+        if needs[1]:
+            gx2 = np.einsum("no,noj->nj", g2, t, optimize=True).reshape(*lead, -1)
+        if needs[2]:
+            gw = np.einsum("no,ni,nj->oij", g2, a, c, optimize=True)
+        if b is not None and needs[3]:
+            gb = g2.sum(axis=0)
+        return gx1, gx2, gw, gb
+
+    return y.reshape(*lead, -1), vjp
