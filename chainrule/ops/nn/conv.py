@@ -162,7 +162,7 @@ def conv1d(x, w, b=None, stride=1, pads=(0, 0), dilation=1, groups=1):
 def conv_transpose2d(
     x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), groups=1, dilation=(1, 1)
 ):
-    """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input); ``w`` is (Cin, Cout/G, kh, kw)."""
+    """Transposed 2-D convolution (conv2d's input gradient); ``w`` is (Cin, Cout/G, kh, kw)."""
     n, cin, h, wd = x.shape
     _, cog, kh, kw = w.shape
     g_ = groups

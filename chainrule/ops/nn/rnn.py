@@ -34,10 +34,6 @@ def _sigmoid_(a: np.ndarray) -> None:
     a += 0.5
 
 
-def _order(t: int, reverse: bool) -> list[int]:
-    return list(range(t - 1, -1, -1)) if reverse else list(range(t))
-
-
 def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
     """LSTM forward over (T, B, I) plus the backward-through-time VJP."""
     t_len, bsz, isz = x.shape
@@ -49,7 +45,6 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
     inv = np.argsort(perm)
     wi = w_ih[perm]
     wh = w_hh[perm]
-    order = _order(t_len, reverse)
     xo = x[::-1] if reverse else x
     gates = (xo.reshape(t_len * bsz, isz) @ wi.T).reshape(t_len, bsz, 4 * hsz)
     if b_ih is not None:
