@@ -66,10 +66,20 @@ def _format_param(name: str, optimizer: Optimizer, param: Any) -> list[Any]:
     return [param] * len(optimizer.param_groups)
 
 
+def _warn_get_lr_called_within_step(sched: LRScheduler) -> None:
+    if not sched._get_lr_called_within_step:
+        warnings.warn(
+            "To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 class LRScheduler:
     """Base class: ``step()`` advances ``last_epoch`` and writes ``get_lr()`` into the groups."""
 
     _is_initial = False
+    _get_lr_called_within_step = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -123,13 +133,17 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed = getattr(self, "_get_closed_form_lr", None)
-            values = closed() if closed is not None else self.get_lr()
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed = getattr(self, "_get_closed_form_lr", None)
+                values = closed() if closed is not None else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
@@ -180,6 +194,7 @@ class LambdaLR(_LambdaBase):
 
     def get_lr(self) -> list[Any]:
         """``base_lr · λ(last_epoch)`` per group."""
+        _warn_get_lr_called_within_step(self)
         return [
             base_lr * lmbda(self.last_epoch)
             for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
@@ -203,6 +218,7 @@ class MultiplicativeLR(_LambdaBase):
 
     def get_lr(self) -> list[Any]:
         """``lr · λ(last_epoch)`` after the first step."""
+        _warn_get_lr_called_within_step(self)
         if self._is_initial:
             return _lrs(self.optimizer)
         return [
@@ -223,6 +239,7 @@ class StepLR(LRScheduler):
 
     def get_lr(self) -> list[Any]:
         """Multiply by gamma every ``step_size`` epochs."""
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return _lrs(self.optimizer)
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -247,6 +264,7 @@ class MultiStepLR(LRScheduler):
 
     def get_lr(self) -> list[Any]:
         """Multiply by gamma (per repeat) at each milestone."""
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch not in self.milestones:
             return _lrs(self.optimizer)
         return [
@@ -277,6 +295,7 @@ class ConstantLR(LRScheduler):
 
     def get_lr(self) -> list[Any]:
         """Scale down at epoch 0, back up at ``total_iters``."""
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch == 0:
             return [group["lr"] * self.factor for group in self.optimizer.param_groups]
         if self.last_epoch != self.total_iters:
@@ -315,6 +334,7 @@ class LinearLR(LRScheduler):
 
     def get_lr(self) -> list[Any]:
         """The ratio of consecutive points of the linear ramp (torch's chainable form)."""
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch == 0:
             return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -348,6 +368,7 @@ class ExponentialLR(LRScheduler):
 
     def get_lr(self) -> list[Any]:
         """Multiply by gamma each step."""
+        _warn_get_lr_called_within_step(self)
         if self._is_initial:
             return _lrs(self.optimizer)
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -368,6 +389,7 @@ class PolynomialLR(LRScheduler):
 
     def get_lr(self) -> list[Any]:
         """Ratio of consecutive points of the polynomial decay."""
+        _warn_get_lr_called_within_step(self)
         if self._is_initial or self.last_epoch > self.total_iters:
             return _lrs(self.optimizer)
         decay = (
@@ -402,6 +424,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def get_lr(self) -> list[Any]:
         """torch's recursive form (it follows the cosine even if lr was changed by hand)."""
+        _warn_get_lr_called_within_step(self)
         if self._is_initial:
             return _lrs(self.optimizer)
         if self._step_count == 1 and self.last_epoch > 0:
@@ -638,6 +661,7 @@ class OneCycleLR(LRScheduler):
 
     def get_lr(self) -> list[Any]:
         """The lr (and momentum) of the current phase at ``last_epoch``."""
+        _warn_get_lr_called_within_step(self)
         lrs = []
         step_num = self.last_epoch
         if step_num > self.total_steps:
