@@ -157,8 +157,19 @@ def _serialize(obj: Any, metadata: Mapping[str, str] | None) -> bytes:
 def _write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, replace."""
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise RuntimeError(f"Parent directory {directory} does not exist.")
+    # mkstemp creates the file 0600; give the result the mode a plain open() would (or keep the
+    # mode of the file being replaced).
+    if os.path.exists(path):
+        mode = os.stat(path).st_mode & 0o777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -271,6 +271,16 @@ def test_torch_save_file_is_rejected_without_unpickling(tmp_path, monkeypatch):
         cr.load(p)
 
 
+def test_saved_file_mode_and_missing_parent(tmp_path):
+    p = tmp_path / "m.safetensors"
+    cr.save({"w": cr.ones(1)}, p)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask
+    with pytest.raises(RuntimeError, match="Parent directory"):
+        cr.save({"w": cr.ones(1)}, tmp_path / "nope" / "m.safetensors")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.safetensors"):
         cr.load(tmp_path / "nope.safetensors")
