@@ -192,12 +192,7 @@ def export(
         try:
             names = _converters.convert(g, ev)
         except Unsupported as e:
-            path_, cls = ev.module
-            where = f"module '{path_}' ({cls})" if path_ else f"the top-level module ({cls})"
-            raise UnsupportedOperatorError(
-                f"onnx.export: op '{ev.opdef.name}' used in {where} cannot be exported to ONNX "
-                f"opset {opset_version}: {e}"
-            ) from None
+            _raise_unsupported(e, ev.opdef.name, ev.module, opset_version)
         for o, name in zip(ev.outputs, names):
             dyn = g.dyn.get(name)
             if dyn is None or len(dyn) != o._data.ndim:
@@ -208,7 +203,10 @@ def export(
     for name, o in zip(out_names, outputs):
         src = g.lookup(o)
         if src is None:
-            src = g.value(o)  # an output that no op produced (e.g. a parameter)
+            try:
+                src = g.value(o)  # an output that no op produced (e.g. a parameter)
+            except Unsupported as e:
+                _raise_unsupported(e, "output", ("", type(model).__name__), opset_version)
         dyn = list(g.dyn.get(src, (None,) * o.ndim))
         g.nodes.append(helper.make_node("Identity", [src], [name]))
         user = axes.get(name)
@@ -237,6 +235,17 @@ def export(
     )
     onnx.checker.check_model(model_proto, full_check=True)
     _write_atomic(model_proto.SerializeToString(), path)
+
+
+def _raise_unsupported(e: Exception, op_name: str, module: tuple, opset: int) -> None:
+    from ._graph import Untraced
+
+    op_name = e.op_name if isinstance(e, Untraced) else op_name
+    path, cls = module
+    where = f"module '{path}' ({cls})" if path else f"the top-level module ({cls})"
+    raise UnsupportedOperatorError(
+        f"onnx.export: op '{op_name}' used in {where} cannot be exported to ONNX opset {opset}: {e}"
+    ) from None
 
 
 def _default_dyn(g: Any, ev: Any, out: np.ndarray) -> tuple:

@@ -18,7 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .._tensor import Tensor
 
-__all__ = ["GraphBuilder", "Unsupported", "onnx_dtype", "INT_MAX", "INT_MIN"]
+__all__ = ["GraphBuilder", "Unsupported", "Untraced", "onnx_dtype", "INT_MAX", "INT_MIN"]
 
 INT_MAX = np.iinfo(np.int64).max
 INT_MIN = np.iinfo(np.int64).min
@@ -38,6 +38,18 @@ _DTYPES = {
 
 class Unsupported(Exception):
     """Raised by a converter for a case it cannot express; the exporter adds op and module."""
+
+
+class Untraced(Unsupported):
+    """A tensor in the graph was computed outside chainrule's ops (e.g. an autograd.Function
+    whose forward uses NumPy): the op that made it has no ONNX mapping."""
+
+    def __init__(self, op_name: str) -> None:
+        super().__init__(
+            "it computes its result outside chainrule's ops (NumPy inside forward?), so no "
+            "ONNX mapping exists"
+        )
+        self.op_name = op_name
 
 
 def onnx_dtype(dt: Any) -> int:
@@ -121,6 +133,10 @@ class GraphBuilder:
         if name is not None:
             return name
         arr = obj._data if isinstance(obj, Tensor) else obj
+        if isinstance(obj, Tensor) and obj.grad_fn is not None:
+            # Derived from the traced input by something the tracer did not see: exporting it
+            # as a constant would silently freeze the example's values.
+            raise Untraced(getattr(obj.grad_fn.opdef, "name", obj.grad_fn.name()))
         key = None
         if isinstance(obj, Tensor):
             key = self.named.get(id(obj)) or self.named.get(id(obj._data))
