@@ -276,16 +276,25 @@ class ModelCheckpoint(_Monitoring):
             self.best, self.best_epoch = value, state.epoch
         elif state.epoch % self.every_n_epochs:
             return
-        self.last_path = self.save(state, self.path.format(epoch=state.epoch, **state.logs))
+        self.last_path = self.save(state, self._format(state.logs, state.epoch))
 
     def on_fit_end(self, state: FitState) -> None:
         if not state.interrupted:
             return
-        path = self.path.format(epoch=state.epoch, **(state.history.records or [{}])[-1])
+        path = self._format((state.history.records or [{}])[-1], len(state.history))
         if self.save_best_only:
             p = Path(path)
             path = str(p.with_name(p.stem + ".interrupted" + p.suffix))
         self.last_path = self.save(state, path)
+
+    def _format(self, logs: dict[str, Any], epoch: int) -> str:
+        try:
+            return self.path.format(**{**logs, "epoch": epoch})
+        except (KeyError, ValueError) as e:
+            raise ValueError(
+                f"ModelCheckpoint: cannot fill in the path {self.path!r} ({e}); available "
+                f"names: epoch, {', '.join(logs)}"
+            ) from e
 
     def save(self, state: FitState, path: str) -> str:
         """Write a checkpoint of ``state`` to ``path`` and return the path."""
@@ -435,13 +444,14 @@ def _anomaly_origin(state: FitState) -> str | None:
 
 
 class GradientMonitor(Callback):
-    """Watch gradient health during training: per-layer gradient norms every ``every_n_steps``.
+    """Watch gradient health during training, every ``every_n_steps`` optimizer steps.
 
     ``records`` holds one dict per sampled step: ``{"step", "epoch", "norms": {name: norm},
-    "total_norm"}``. When ``chainrule.diagnose`` provides a gradient-health monitor, its
-    verdicts (vanishing / exploding / dead units …) are collected in ``reports`` and the latest
-    one is printed at the end of each epoch if ``verbose``. The epoch logs gain ``grad_norm``
-    (the mean total gradient norm over the sampled steps).
+    "total_norm"}``. The gradient-health monitor of ``chainrule.diagnose`` runs alongside: its
+    verdicts (vanishing / exploding / dead units / saturated …, with evidence and advice) are
+    collected per epoch in ``reports`` (printed to stderr if ``verbose``), and ``health`` is
+    the monitor itself (its ``timeline`` feeds the HTML report). The epoch logs gain
+    ``grad_norm``, the mean total gradient norm over the sampled steps.
     """
 
     def __init__(self, every_n_steps: int = 50, verbose: bool = False) -> None:
@@ -449,16 +459,18 @@ class GradientMonitor(Callback):
         self.verbose = verbose
         self.records: list[dict[str, Any]] = []
         self.reports: list[Any] = []
+        self.health: Any = None
         self._epoch_norms: list[float] = []
-        self._health: Any = None
 
     def on_fit_start(self, state: FitState) -> None:
-        self._health = _make_health_monitor(state.model)
+        self.health = _make_health_monitor(state.model, state.optimizer, self.every_n_steps)
 
     def on_epoch_start(self, state: FitState) -> None:
         self._epoch_norms = []
 
     def on_after_backward(self, state: FitState) -> None:
+        if self.health is not None:
+            self.health.on_backward(state.model, state.step, state.batch_loss)
         if state.step % self.every_n_steps:
             return
         norms = {
@@ -471,34 +483,34 @@ class GradientMonitor(Callback):
             {"step": state.step, "epoch": state.epoch, "norms": norms, "total_norm": total}
         )
         self._epoch_norms.append(total)
-        if self._health is not None:
-            self._health.observe(state)
+
+    def on_batch_end(self, state: FitState) -> None:
+        if self.health is not None:
+            self.health.on_step(state.model, state.step - 1)
 
     def on_epoch_end(self, state: FitState) -> None:
         if self._epoch_norms:
             state.logs["grad_norm"] = float(np.mean(self._epoch_norms))
-        if self._health is not None:
-            report = self._health.report()
+        if self.health is not None and self.health.timeline:
+            report = self.health.report()
             self.reports.append(report)
             if self.verbose:
                 import sys
 
                 print(str(report), file=sys.stderr)
 
+    def on_fit_end(self, state: FitState) -> None:
+        if self.health is not None:
+            self.health.detach()
 
-def _make_health_monitor(model: Any) -> Any:
-    """The diagnose issue's health monitor adapted to this callback, if it exists yet."""
+
+def _make_health_monitor(model: Any, optimizer: Any, every: int) -> Any:
+    """``chainrule.diagnose``'s GradientHealthMonitor, or None in a build without it."""
     try:
-        from chainrule.diagnose import health as health_mod
+        from chainrule.diagnose.health import GradientHealthMonitor
     except ImportError:
         return None
-    factory = getattr(health_mod, "GradientHealthMonitor", None)
-    if factory is None:
-        return None
-    try:
-        return factory(model)
-    except TypeError:
-        return None
+    return GradientHealthMonitor(model, optimizer=optimizer, every=every)
 
 
 def _copy_weights(model: Any) -> dict[str, np.ndarray]:

@@ -206,7 +206,7 @@ def fit(
                 logs["lr"] = lr_this_epoch
                 logs["time"] = time.perf_counter() - started
                 state.logs = logs
-                state.history.append(logs)
+                state.history.records.append(logs)  # same dict: callbacks may add keys
                 if interval == "epoch":
                     if _setup.is_plateau(scheduler):
                         scheduler.step(logs[scheduler_monitor])
