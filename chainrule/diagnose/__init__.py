@@ -9,6 +9,7 @@ from .anomaly import detect_anomaly
 from .explain import Explanation, explain
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck
 from .health import GradientHealthMonitor, HealthReport, Verdict, health
+from .html_report import report, write_report
 from .lr_find import LRFinderResult, lr_find
 from .reproducibility import (
     MultiSeedResult,
@@ -37,6 +38,8 @@ __all__ = [
     "GradientHealthMonitor",
     "explain",
     "lr_find",
+    "write_report",
+    "report",
     "LRFinderResult",
     "Explanation",
     "seed_everything",
