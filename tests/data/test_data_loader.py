@@ -308,3 +308,23 @@ def test_concat_and_tensordataset_errors():
     with pytest.raises(AssertionError, match="Size mismatch"):
         TensorDataset(cr.zeros(3), cr.zeros(4))
     assert len(ListDataset([1]) + ListDataset([2, 3])) == 3
+
+
+def test_threads_fast_path_and_dict_samples():
+    ds = _xy(17)
+    a = [b[1].tolist() for b in DataLoader(ds, batch_size=5, num_workers=2)]
+    assert a == [list(range(i, min(i + 5, 17))) for i in range(0, 17, 5)]
+    dicts = ListDataset([{"x": np.full(2, i, np.float32), "y": i} for i in range(5)])
+    (b1, b2) = list(DataLoader(dicts, batch_size=3))
+    assert b1["x"].shape == (3, 2) and b2["y"].tolist() == [3, 4]
+
+
+def test_weighted_sampler_tensor_weights_and_loader_len():
+    w = cr.tensor([1.0, 0.0, 3.0])
+    s = WeightedRandomSampler(w, 50, generator=cr.Generator().manual_seed(0))
+    assert set(s) <= {0, 2}
+    with pytest.raises(ValueError, match="1d"):
+        WeightedRandomSampler([[1.0]], 1)
+    dl = DataLoader(_xy(10), sampler=s, batch_size=4)
+    assert len(dl) == 13 and sum(len(b[1]) for b in dl) == 50
+    assert len(DataLoader(_xy(10), batch_size=None)) == 10
