@@ -138,6 +138,7 @@ class DataLoader:
         collate_fn: merges samples into a batch (default ``default_collate``).
         drop_last: drop the last incomplete batch.
         generator: the ``chainrule.Generator`` used for shuffling.
+        seed: shorthand for ``generator=chainrule.Generator().manual_seed(seed)``.
 
     ``pin_memory``, ``timeout``, ``prefetch_factor``, ``persistent_workers`` and
     ``pin_memory_device`` are accepted for compatibility; pinning means nothing on a CPU.
@@ -163,7 +164,12 @@ class DataLoader:
         persistent_workers: bool = False,
         pin_memory_device: str = "",
         in_order: bool = True,
+        seed: int | None = None,
     ) -> None:
+        if seed is not None:
+            if generator is not None:
+                raise ValueError("DataLoader: pass either generator= or seed=, not both")
+            generator = Generator().manual_seed(seed)
         if num_workers < 0:
             raise ValueError(
                 "num_workers option should be non-negative; use num_workers=0 to disable "

@@ -328,3 +328,12 @@ def test_weighted_sampler_tensor_weights_and_loader_len():
     dl = DataLoader(_xy(10), sampler=s, batch_size=4)
     assert len(dl) == 13 and sum(len(b[1]) for b in dl) == 50
     assert len(DataLoader(_xy(10), batch_size=None)) == 10
+
+
+def test_seed_shorthand():
+    a = [b[1].tolist() for b in DataLoader(_xy(20), batch_size=5, shuffle=True, seed=3)]
+    g = cr.Generator().manual_seed(3)
+    b = [b[1].tolist() for b in DataLoader(_xy(20), batch_size=5, shuffle=True, generator=g)]
+    assert a == b
+    with pytest.raises(ValueError, match="seed"):
+        DataLoader(_xy(2), seed=1, generator=g)
