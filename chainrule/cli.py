@@ -211,8 +211,12 @@ def _load_task_data(task: Any, args: argparse.Namespace, model_name: str, vocab:
 
 def _run_info(task: str, model_name: str, data: Any, args: argparse.Namespace) -> dict[str, Any]:
     """What evaluate/predict need to rebuild the model, stored in every checkpoint."""
-    info: dict[str, Any] = {"task": task, "model": model_name, "model_kwargs": data.model_kwargs,
-                            "seed": args.seed}  # fmt: skip
+    info: dict[str, Any] = {
+        "task": task,
+        "model_name": model_name,
+        "model_kwargs": data.model_kwargs,
+        "seed": args.seed,
+    }
     if data.vocab is not None:
         info["vocab"] = {"tokens": list(data.vocab.itos), "unk": data.vocab.unk_token,
                          "level": data.vocab.level, "seq_len": args.seq_len}  # fmt: skip
@@ -257,7 +261,9 @@ def _plot(history: Any, path: Path) -> Path | None:
 
 def _format_metrics(metrics: dict[str, float]) -> str:
     parts = []
-    for key, value in metrics.items():
+    # accuracy first: it is the number people look for
+    ordered = sorted(metrics.items(), key=lambda kv: kv[0] != "accuracy")
+    for key, value in ordered:
         if key == "accuracy":
             parts.append(f"accuracy {100 * value:.2f}%")
         else:
@@ -280,14 +286,14 @@ def _restore(path: str, expected_task: str | None) -> tuple[Any, Any, dict[str, 
     if not Path(path).is_file():
         raise SystemExit(_usage_error(f"checkpoint {path!r} does not exist"))
     meta = load_checkpoint(path, restore_rng=False)
-    if "task" not in meta or "model" not in meta:
+    if "task" not in meta or "model_name" not in meta:
         raise SystemExit(_usage_error(f"{path!r} was not written by `chainrule train` "
                                       "(no task/model recorded)"))  # fmt: skip
     if expected_task and meta["task"] != expected_task:
         raise SystemExit(_usage_error(f"{path!r} is a checkpoint for task {meta['task']!r}, "
                                       f"not {expected_task!r}"))  # fmt: skip
     task = models.get_task(meta["task"])
-    model = models.get_model(task.name, meta["model"], **(meta.get("model_kwargs") or {}))
+    model = models.get_model(task.name, meta["model_name"], **(meta.get("model_kwargs") or {}))
     load_checkpoint(path, model=model, restore_rng=False)
     model.eval()
     return task, model, meta
@@ -309,14 +315,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     task, model, meta = _restore(args.checkpoint, args.task)
     args.seed = meta.get("seed", 0)
     args.seq_len = (meta.get("vocab") or {}).get("seq_len", 64)
-    data = _load_task_data(task, args, meta["model"], vocab=_vocab_of(meta))
+    data = _load_task_data(task, args, meta["model_name"], vocab=_vocab_of(meta))
     split = {"test": data.test, "val": data.val, "train": data.train}[args.split]
     results = train.evaluate(model, split, loss=task.loss(), metrics=task.metrics,
                              batch_size=args.batch_size)  # fmt: skip
     if args.json:
         print(json.dumps(results))
     else:
-        print(f"{meta['task']} / {meta['model']} on {args.split} ({len(split)} examples): "
+        print(f"{meta['task']} / {meta['model_name']} on {args.split} ({len(split)} examples): "
               f"{_format_metrics(results)}")  # fmt: skip
     return 0
 
@@ -346,7 +352,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         labels = None
     else:
         args.seq_len, args.seed = 64, meta.get("seed", 0)
-        test = _load_task_data(task, args, meta["model"]).test
+        test = _load_task_data(task, args, meta["model_name"]).test
         pairs = [test[i] for i in range(min(args.count, len(test)))]
         x = np.stack([np.asarray(p[0]) for p in pairs])
         labels = [int(p[1]) for p in pairs]
@@ -378,7 +384,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     explain = _diagnose_function("explain")
     if args.checkpoint:
         task, model, meta = _restore(args.checkpoint, args.task)
-        model_name, vocab = meta["model"], _vocab_of(meta)
+        model_name, vocab = meta["model_name"], _vocab_of(meta)
     else:
         task = models.get_task(args.task or "digits")
         model_name, vocab = args.model or "mlp", None

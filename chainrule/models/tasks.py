@@ -135,7 +135,7 @@ def _load_spoken(
 
 
 TASKS: dict[str, Task] = {
-    "digits": Task("digits", _load_digits, "cnn", epochs=15, lr=3e-3, optimizer="adam",
+    "digits": Task("digits", _load_digits, "cnn", epochs=10, lr=3e-3, optimizer="adam",
                    batch_size=32),
     "mnist": Task("mnist", _load_mnist, "cnn", epochs=3, lr=1e-3, optimizer="adam",
                   batch_size=64),
