@@ -165,3 +165,15 @@ def test_spoken_digits_speaker_filter_and_features():
     assert float(np.abs(wav[0][0].numpy()).max()) <= 1.0
     with pytest.raises(ValueError, match="features"):
         SpokenDigits(features="spectrum")
+
+
+def test_mnist_train_set_and_transform_path():
+    ds = MNIST(train=True)
+    assert len(ds) == 60000 and ds[0][1] == 5 and ds.targets.dtype == cr.int64
+    sub = cr.data.Subset(ds, list(range(10)))
+    ((fast_x, fast_y),) = list(DataLoader(sub, batch_size=10))
+    ds.transform = lambda x: x  # a transform turns the fast path off: per-sample fetch
+    ((slow_x, slow_y),) = list(DataLoader(sub, batch_size=10))
+    np.testing.assert_array_equal(fast_x.numpy(), slow_x.numpy())
+    np.testing.assert_array_equal(fast_y.numpy(), slow_y.numpy())
+    assert fast_x.shape == (10, 1, 28, 28) and fast_x.dtype == cr.float32
