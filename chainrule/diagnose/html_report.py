@@ -123,7 +123,8 @@ def _rebuild_from_checkpoint(ck: Path, config: dict[str, Any], limit: int) -> tu
     from ..io import load_checkpoint
 
     task = models.get_task(config["task"])
-    model = models.get_model(task.name, config["model"], **(config.get("model_kwargs") or {}))
+    name = config.get("model_name") or config.get("model")
+    model = models.get_model(task.name, name, **(config.get("model_kwargs") or {}))
     load_checkpoint(ck, model=model, restore_rng=False)
     data = task.load(limit=limit, seed=config.get("seed", 0))
     return model, data.test
