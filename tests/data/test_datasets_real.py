@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,7 +56,8 @@ def test_mnist_test_set(mnist_test):
 
 
 def test_mnist_first_train_label_is_5(tmp_path):
-    labels = read_idx("data/mnist/train-labels-idx1-ubyte.gz", expected_magic=2049)
+    path = Path(__file__).resolve().parents[2] / "data" / "mnist" / "train-labels-idx1-ubyte.gz"
+    labels = read_idx(path, expected_magic=2049)
     assert labels.shape == (60000,) and labels[0] == 5
     assert np.bincount(labels).tolist()[:3] == [5923, 6742, 5958]
 
