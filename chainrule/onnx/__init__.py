@@ -214,16 +214,22 @@ def export(
             dyn = [None] * o.ndim
             for ax, s in user.items():
                 dyn[ax % max(o.ndim, 1)] = s
-        dims = [(n if d is None else (d if d != "?" else None)) for d, n in zip(dyn, o.shape)]
+        dims = [
+            n if d is None else (d if isinstance(d, str) and d != "?" else None)
+            for d, n in zip(dyn, o.shape)
+        ]
         vi = helper.make_tensor_value_info(name, onnx_dtype(o._data.dtype), dims)
         graph_outputs.append(vi)
 
+    # Constants a converter made but did not use (a zero initial state left out, say).
+    used = {i for n in g.nodes for i in n.input}
+    inits = [t for name, t in g.initializers.items() if name in used]
     graph = helper.make_graph(
         g.nodes,
         getattr(model, "_get_name", lambda: type(model).__name__)(),
         graph_inputs,
         graph_outputs,
-        initializer=list(g.initializers.values()),
+        initializer=inits,
     )
     opsets = [helper.make_opsetid("", opset_version)]
     model_proto = helper.make_model(

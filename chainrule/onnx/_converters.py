@@ -497,70 +497,118 @@ def _outer(g: GraphBuilder, ev: Any) -> str:
 # ---------------------------------------------------------------- shape
 
 
-def reshape_target(shape_in: tuple, dyn_in: tuple, shape_out: tuple) -> tuple[list, tuple]:
-    """The ONNX Reshape target (0 = copy, −1 = infer) that keeps dynamic axes dynamic.
+def _atoms(size: int, d: Any) -> list[list]:
+    """An axis as factors ``[trace size, symbol or None]``: dynamic axes that were merged with
+    others (``T·B`` after a reshape) remember which factor is dynamic."""
+    if d is None:
+        return [[size, None]]
+    if isinstance(d, tuple):
+        return [list(a) for a in d]
+    return [[size, d]]
 
-    A dynamic input axis is found in the output by lining up the running products of sizes: the
-    output axis that starts where it starts (or that contains it) carries it.
+
+def _dyn_entry(atoms: list) -> Any:
+    dyn = [a for a in atoms if a[1] is not None]
+    if not dyn:
+        return None
+    if len(atoms) == 1:
+        return atoms[0][1]
+    return tuple(tuple(a) for a in atoms)
+
+
+def reshape_plan(shape_in: tuple, dyn_in: tuple, shape_out: tuple) -> tuple[list, tuple]:
+    """How each output axis of a reshape is made of the input's axes.
+
+    Returns per output axis either an int (a fixed size), ``("copy", i)`` (input axis i, same
+    index) or ``("atoms", [...])`` (a product of factors, some dynamic), and the output's
+    dynamic-axis entries.
     """
-    target = [int(s) for s in shape_out]
-    dyn_out: list = [None] * len(shape_out)
-    if not dyn_in or all(d is None for d in dyn_in):
-        return target, tuple(dyn_out)
-    start_in = [int(np.prod(shape_in[:i])) for i in range(len(shape_in))]
-    start_out = [int(np.prod(shape_out[:j])) for j in range(len(shape_out))]
-    inferred = False
-    for i, d in enumerate(dyn_in):
-        if d is None:
-            continue
-        end_i = start_in[i] * shape_in[i]
-        same = [
-            j
-            for j in range(len(shape_out))
-            if start_out[j] == start_in[i] and shape_out[j] == shape_in[i]
-        ]
-        if same:
-            j = same[0]
-            dyn_out[j] = d
-            if j == i:
-                target[j] = 0
-                continue
+    dyn_in = tuple(dyn_in) if dyn_in else (None,) * len(shape_in)
+    plan: list = []
+    dyn_out: list = []
+    p = 0
+    # Leading axes that are unchanged stay themselves (also resolves batch-1 ambiguity).
+    while p < min(len(shape_in), len(shape_out)) and shape_in[p] == shape_out[p]:
+        if dyn_in[p] is None:
+            plan.append(int(shape_out[p]))
         else:
-            inside = [
-                j
-                for j in range(len(shape_out))
-                if start_out[j] <= start_in[i]
-                and end_i <= start_out[j] * shape_out[j]
-                and shape_out[j] != 1
-            ]
-            split = [
-                j
-                for j in range(len(shape_out))
-                if start_out[j] == start_in[i] and shape_out[j] != 1
-            ]
-            if not (inside or split):
+            plan.append(("copy", p))
+        dyn_out.append(dyn_in[p])
+        p += 1
+    atoms = [a + [i] for i in range(p, len(shape_in)) for a in _atoms(shape_in[i], dyn_in[i])]
+    for j in range(p, len(shape_out)):
+        m, prod, group = int(shape_out[j]), 1, []
+        while prod < m:
+            if not atoms:
+                raise Unsupported(f"reshape {tuple(shape_in)} -> {tuple(shape_out)}")
+            size, sym, src = atoms[0]
+            if m % (prod * size) == 0:
+                group.append(atoms.pop(0))
+                prod *= size
+            elif sym is None and size % (m // prod) == 0:
+                piece = m // prod
+                group.append([piece, None, src])
+                atoms[0] = [size // piece, None, src]
+                prod = m
+            else:
                 raise Unsupported(
-                    f"reshape {tuple(shape_in)} -> {tuple(shape_out)} drops dynamic axis {i}"
+                    f"reshape {tuple(shape_in)} -> {tuple(shape_out)} splits a dynamic axis"
                 )
-            j = (inside or split)[0]
-            dyn_out[j] = "?"
-        if inferred:
-            raise Unsupported(
-                f"reshape {tuple(shape_in)} -> {tuple(shape_out)} mixes two dynamic axes"
-            )
-        inferred = True
-        target[j] = -1
-    return target, tuple(dyn_out)
+        if any(a[1] is not None for a in group):
+            plan.append(("atoms", group))
+            dyn_out.append(_dyn_entry([a[:2] for a in group]))
+        else:
+            plan.append(m)
+            dyn_out.append(None)
+    if any(a[1] is not None for a in atoms):
+        raise Unsupported(
+            f"reshape {tuple(shape_in)} -> {tuple(shape_out)} removes a dynamic axis (was the "
+            f"example traced with a batch of 1? use a batch of 2 or more)"
+        )
+    return plan, tuple(dyn_out)
+
+
+def _reshape_to(g: GraphBuilder, x: str, shape_in: tuple, shape_out: tuple) -> str:
+    """Reshape ``x`` keeping its dynamic axes dynamic (0 / −1 when enough, else Shape ops)."""
+    dyn_in = _dyn(g, x)
+    plan, dyn = reshape_plan(shape_in, dyn_in, shape_out)
+    n_dyn = sum(1 for e in plan if isinstance(e, tuple) and e[0] == "atoms")
+    if n_dyn <= 1:
+        target = [e if isinstance(e, int) else (0 if e[0] == "copy" else -1) for e in plan]
+        y = g.node("Reshape", [x, g.ints(target)])
+    else:
+        parts = []
+        for e in plan:
+            if isinstance(e, int):
+                parts.append(g.ints([e]))
+            elif e[0] == "copy":
+                parts.append(g.shape_dims(x, [e[1]]))
+            else:
+                static = int(np.prod([a[0] for a in e[1] if a[1] is None]))
+                val = None
+                for _size, sym, src in e[1]:
+                    if sym is None:
+                        continue
+                    # a dynamic factor's value: its input axis over that axis' fixed factors
+                    fixed = int(
+                        np.prod([a[0] for a in _atoms(shape_in[src], dyn_in[src]) if a[1] is None])
+                    )
+                    v = g.shape_dims(x, [src])
+                    if fixed != 1:
+                        v = g.node("Div", [v, g.ints([fixed])])
+                    val = v if val is None else g.node("Mul", [val, v])
+                if static != 1:
+                    val = g.node("Mul", [val, g.ints([static])])
+                parts.append(val)
+        y = g.node("Reshape", [x, g.node("Concat", parts, axis=0)])
+    g.dyn[y] = dyn
+    return y
 
 
 @converter("reshape")
 def _reshape(g: GraphBuilder, ev: Any) -> str:
     (x,) = _inputs(g, ev)
-    src = _arr(ev.inputs[0])
-    target, dyn = reshape_target(src.shape, _dyn(g, x), _out(ev).shape)
-    y = g.node("Reshape", [x, g.ints(target)])
-    g.dyn[y] = dyn
-    return y
+    return _reshape_to(g, x, _arr(ev.inputs[0]).shape, _out(ev).shape)
 
 
 @converter("permute")

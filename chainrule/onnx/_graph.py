@@ -3,9 +3,10 @@
 Every traced value gets a name. Values are found by the identity of their Tensor or of its
 ndarray (aliases such as ``detach()`` share the array), parameters and buffers become
 initialisers named after their state_dict keys, and anything else the model touched becomes a
-constant. Each value also carries, per axis, either ``None`` (a fixed size) or the name of a
-dynamic axis (``"?"`` when it is dynamic without a name), which the shape converters need to
-write shapes that still work at another batch size.
+constant. Each value also carries, per axis, either ``None`` (a fixed size), the name of a
+dynamic axis (``"?"`` when it is dynamic without a name) or, for an axis that a reshape merged
+from several, its factors ``((size, name or None), …)``. The shape converters need this to write
+shapes that still work at another batch size.
 """
 
 from __future__ import annotations

@@ -1,0 +1,217 @@
+"""Whole models exported to ONNX: an MLP, a CNN, recurrent nets, attention, a transformer layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn import functional as F
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from _roundtrip import roundtrip  # noqa: E402
+
+
+class MLP(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(8, 16),
+            nn.ReLU(),
+            nn.Dropout(0.2),
+            nn.Linear(16, 16),
+            nn.Tanh(),
+            nn.Linear(16, 3),
+        )
+
+    def forward(self, x):
+        return F.log_softmax(self.net(x), dim=1)
+
+
+class CNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 8, 3, stride=2)
+        self.pool = nn.MaxPool2d(2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8 * 2 * 2 + 8, 10)
+
+    def forward(self, x):
+        h = self.pool(F.relu(self.bn1(self.conv1(x))))
+        h = F.relu(self.conv2(h))
+        flat = h.view(h.size(0), -1)
+        pooled = self.gap(h).flatten(1)
+        return self.fc(cr.cat([flat, pooled], dim=1))
+
+
+class Recurrent(nn.Module):
+    """An embedding, a recurrent layer, and a head on the last step and the final state."""
+
+    def __init__(self, kind: str, batch_first: bool, **kw) -> None:
+        super().__init__()
+        self.batch_first = batch_first
+        self.emb = nn.Embedding(20, 6)
+        self.rnn = getattr(nn, kind)(6, 5, batch_first=batch_first, **kw)
+        dirs = 2 if kw.get("bidirectional") else 1
+        self.head = nn.Linear(5 * dirs, 3)
+
+    def forward(self, tokens):
+        x = self.emb(tokens)
+        out, state = self.rnn(x)
+        h = state[0] if isinstance(state, tuple) else state
+        last = out[:, -1] if self.batch_first else out[-1]
+        return self.head(last), h
+
+
+def _tokens(b: int, t: int) -> cr.Tensor:
+    return cr.tensor(np.random.default_rng(0).integers(0, 20, size=(b, t)))
+
+
+def _float_ids(x: cr.Tensor) -> cr.Tensor:
+    return x
+
+
+def test_mlp(tmp_path) -> None:
+    roundtrip(MLP(), cr.randn(4, 8), tmp_path, batches=(1, 7))
+
+
+def test_cnn(tmp_path) -> None:
+    model = CNN()
+    model.train()
+    for _ in range(2):
+        model(cr.randn(6, 1, 12, 12))
+    roundtrip(model, cr.randn(2, 1, 12, 12), tmp_path, batches=(5,))
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_lstm_two_layer_bidirectional(batch_first: bool, tmp_path) -> None:
+    model = Recurrent("LSTM", batch_first, num_layers=2, bidirectional=True, dropout=0.3)
+    x = _tokens(3, 7) if batch_first else _tokens(7, 3)
+    # the batch is axis 0 of the tokens when batch_first, else axis 1
+    axis = 0 if batch_first else 1
+    dyn = {"input": {axis: "batch"}}
+    roundtrip(model, x, tmp_path, batch_axis=axis, dynamic_axes=dyn, batches=(5,))
+
+
+def test_lstm_variable_sequence_length(tmp_path) -> None:
+    model = Recurrent("LSTM", True, num_layers=1)
+    roundtrip(
+        model,
+        _tokens(2, 6),
+        tmp_path,
+        batch_axis=1,
+        batches=(3, 9),
+        dynamic_axes={"input": {0: "batch", 1: "time"}},
+    )
+
+
+@pytest.mark.parametrize("kind", ["GRU", "RNN"])
+def test_gru_rnn(kind: str, tmp_path) -> None:
+    model = Recurrent(kind, True, num_layers=2, bidirectional=True)
+    roundtrip(model, _tokens(3, 5), tmp_path, batches=(6,))
+
+
+def test_rnn_relu_single_layer_no_bias(tmp_path) -> None:
+    model = Recurrent("RNN", False, nonlinearity="relu", bias=False)
+    roundtrip(
+        model,
+        _tokens(4, 2),
+        tmp_path,
+        batch_axis=1,
+        batches=(5,),
+        dynamic_axes={"input": {1: "batch"}},
+    )
+
+
+def test_lstm_with_initial_state(tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 3, batch_first=True)
+
+        def forward(self, x, h, c):
+            out, (hn, cn) = self.lstm(x, (h, c))
+            return out, hn, cn
+
+    x, h, c = cr.randn(2, 5, 4), cr.randn(1, 2, 3), cr.randn(1, 2, 3)
+    roundtrip(
+        M(),
+        (x, h, c),
+        tmp_path,
+        batches=(),
+        dynamic_axes={"input_0": {0: "batch"}, "input_1": {1: "batch"}, "input_2": {1: "batch"}},
+    )
+
+
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell", "RNNCell"])
+def test_cells(kind: str, tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = getattr(nn, kind)(4, 3)
+
+        def forward(self, x):
+            h = None
+            for t in range(x.shape[1]):
+                h = self.cell(x[:, t], h)
+            return h[0] if isinstance(h, tuple) else h
+
+    roundtrip(M(), cr.randn(2, 3, 4), tmp_path, batches=(5,))
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_multihead_attention(batch_first: bool, tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+
+        def forward(self, x):
+            out, w = self.mha(x, x, x)
+            return out, w
+
+    axis = 0 if batch_first else 1
+    x = cr.randn(3, 5, 8) if batch_first else cr.randn(5, 3, 8)
+    roundtrip(
+        M(), x, tmp_path, batch_axis=axis, batches=(4,), dynamic_axes={"input": {axis: "batch"}}
+    )
+
+
+def test_multihead_attention_causal_mask(tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(8, 4, batch_first=True)
+
+        def forward(self, x):
+            t = x.shape[1]
+            mask = cr.triu(cr.ones(t, t, dtype=cr.bool), diagonal=1)
+            return self.mha(x, x, x, attn_mask=mask, need_weights=False)[0]
+
+    roundtrip(M(), cr.randn(2, 5, 8), tmp_path, batches=(3,))
+
+
+def test_transformer_encoder_layer(tmp_path) -> None:
+    layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, batch_first=True)
+    roundtrip(layer, cr.randn(2, 5, 8), tmp_path, batches=(4,))
+
+
+def test_transformer_encoder_layer_norm_first_gelu(tmp_path) -> None:
+    layer = nn.TransformerEncoderLayer(8, 2, 16, activation="gelu", norm_first=True)
+    roundtrip(
+        layer,
+        cr.randn(5, 2, 8),
+        tmp_path,
+        batch_axis=1,
+        batches=(3,),
+        dynamic_axes={"input": {1: "batch"}},
+    )
+
+
+def test_bilinear_two_inputs(tmp_path) -> None:
+    roundtrip(nn.Bilinear(3, 4, 2), (cr.randn(2, 3), cr.randn(2, 4)), tmp_path)
