@@ -645,8 +645,8 @@ def scaled_dot_product_attention(
             ) from None
         if not (isinstance(attn_mask, Tensor) and attn_mask.requires_grad):
             mask = as_array(attn_mask)
-            if mask.dtype != np.bool_ and mask.dtype != query.dtype:
-                mask = mask.astype(query.dtype)
+            if mask.dtype != np.bool_ and mask.dtype != query._data.dtype:
+                mask = mask.astype(query._data.dtype)
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     keep = None
     if dropout_p > 0.0:
