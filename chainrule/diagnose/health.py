@@ -626,7 +626,8 @@ class GradientHealthMonitor:
         report = monitor.report()         # HealthReport: per-layer table, verdicts, timeline
         monitor.detach()
 
-    ``on_backward`` records per-layer gradient norms (every ``every`` steps) and snapshots the
+    ``on_backward`` records per-layer gradient norms (every ``every`` steps; default 1, or
+    learned from the gaps between ``observe`` calls) and snapshots the
     weights; ``on_step`` measures |Δw|/|w|. ``timeline`` (list of per-step dicts: step, loss,
     grad_norm, per-layer norms and update ratios) is what the HTML report plots.
     ``report()`` judges the last ``window`` steps: growth of the global gradient norm by
@@ -639,19 +640,20 @@ class GradientHealthMonitor:
         model: Any,
         optimizer: Any = None,
         *,
-        every: int = 1,
+        every: int | None = None,
         window: int = 30,
         thresholds: dict[str, float] | None = None,
         attach: bool = True,
     ) -> None:
-        if every < 1:
+        if every is not None and every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         unknown = set(thresholds or {}) - set(THRESHOLDS)
         if unknown:
             raise KeyError(f"unknown thresholds {sorted(unknown)}; known: {sorted(THRESHOLDS)}")
         self.model = model
         self.optimizer = optimizer
-        self.every = every
+        self._infer_every = every is None  # observe() then learns it from the step gaps
+        self.every = every or 1
         self.window = window
         self.thresholds = {**THRESHOLDS, **(thresholds or {})}
         self.timeline: list[dict[str, Any]] = []
@@ -689,6 +691,12 @@ class GradientHealthMonitor:
         """
         if self.optimizer is None:
             self.optimizer = getattr(state, "optimizer", None)
+        step = getattr(state, "step", None)
+        if self._infer_every and step is not None and self.timeline:
+            # Learn the caller's sampling period so the forward hooks measure only those steps.
+            gap = int(step) - int(self.timeline[-1]["step"])
+            if gap > 0:
+                self.every = gap
         loss = getattr(state, "batch_loss", None)
         self.on_backward(getattr(state, "model", None), getattr(state, "step", None), loss)
 

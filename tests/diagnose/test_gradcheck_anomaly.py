@@ -105,3 +105,35 @@ def test_anomaly_off_after_context() -> None:
     with np.errstate(invalid="ignore"):
         y = cr.log(cr.tensor([-1.0]))  # no error outside the context
     assert np.isnan(y.item())
+
+
+def test_gradcheck_whole_model_float32_copy() -> None:
+    from _diag_nets import Linear, Sequential, Tanh
+
+    model = Sequential(Linear(3, 4), Tanh(), Linear(4, 2))
+    x = cr.randn(5, 3)
+    before = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+    res = diagnose.gradcheck(model, x, raise_exception=False)
+    assert res.ok, str(res)
+    assert res.checked == ["parameter '0.weight'", "parameter '0.bias'", "parameter '2.weight'",
+                           "parameter '2.bias'"]  # fmt: skip
+    assert diagnose.gradcheck(model, x.requires_grad_(), fast_mode=True) is True
+    for n, p in model.named_parameters():  # the caller's model is untouched (float32, no grad)
+        assert p.dtype == cr.float32 and p.grad is None
+        assert np.array_equal(p.detach().numpy(), before[n])
+
+
+def test_gradcheck_model_with_wrong_backward_names_parameter() -> None:
+    from _diag_nets import Linear
+
+    class Bad(cr.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = Linear(2, 2)
+
+        def forward(self, x):
+            return _WrongExp.apply(self.fc(x))
+
+    res = diagnose.gradcheck(Bad(), cr.randn(3, 2), raise_exception=False)
+    assert not res.ok
+    assert {m.tensor for m in res.mismatches} == {"parameter 'fc.weight'", "parameter 'fc.bias'"}

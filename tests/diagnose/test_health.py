@@ -135,3 +135,23 @@ def test_monitor_observe_adapter_and_plot() -> None:
     assert rep.plot().axes
     with pytest.raises(RuntimeError, match="no step recorded"):
         diagnose.GradientHealthMonitor(model, attach=False).report()
+
+
+def test_monitor_learns_sampling_period_from_observe() -> None:
+    model = mlp([4, 8, 2], ReLU)
+    mon = diagnose.GradientHealthMonitor(model)
+
+    class State:
+        optimizer = None
+
+    st = State()
+    st.model = model
+    x, y = cr.randn(8, 4), cr.randn(8, 2)
+    for step in range(9):
+        loss = MSELoss()(model(x), y)
+        model.zero_grad()
+        loss.backward()
+        if step % 4 == 0:
+            st.step, st.batch_loss = step, float(loss.item())
+            mon.observe(st)
+    assert mon.every == 4 and [t["step"] for t in mon.timeline] == [0, 4, 8]

@@ -138,3 +138,17 @@ def test_multi_seed_plot() -> None:
     pytest.importorskip("matplotlib")
     res = diagnose.multi_seed(lambda s: {"loss": [3.0, 2.0, s * 0.1]}, 3)
     assert res.plot().axes
+
+
+def test_layer_attributions_summary() -> None:
+    from _diag_nets import ReLU, mlp
+
+    model = mlp([5, 8, 3], ReLU)
+    x = cr.randn(4, 5)
+    rows = diagnose.layer_attributions(model, x, target=1)
+    assert [r["layer"] for r in rows] == ["0", "1", "2"]
+    assert max(r["share"] for r in rows) == 1.0 and rows[-1]["shape"] == (4, 3)
+    # the last layer's gradient × activation is exactly the score (∂score/∂out is one-hot)
+    with cr.no_grad():
+        score = float(model(x)[:, 1].sum())
+    assert rows[-1]["sum"] == pytest.approx(score, rel=1e-5)
