@@ -50,6 +50,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_C = 0.044715
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
+_ONE_SIXTH_F32 = float(np.float32(1.0) / np.float32(6.0))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -173,7 +174,8 @@ def hardsigmoid(x):
     y = np.clip(x + 3.0, 0.0, 6.0) / 6.0
 
     def vjp(g, needs):
-        return (np.where((x > -3.0) & (x < 3.0), g / 6.0, 0.0),)
+        # torch's kernel multiplies by the float32 constant 1.0f/6.0f, even for float64
+        return (np.where((x > -3.0) & (x < 3.0), g * _ONE_SIXTH_F32, 0.0),)
 
     return y, vjp
 

@@ -53,7 +53,9 @@ def batch_norm(
             running_var *= 1.0 - momentum
             running_var += (momentum * n / max(n - 1, 1)) * var
     else:
-        mean, var = running_mean, running_var
+        # running statistics may be stored in another float dtype: compute in x's dtype
+        mean = running_mean.astype(x.dtype, copy=False)
+        var = running_var.astype(x.dtype, copy=False)
         xc = x - mean.reshape(bshape)
     inv = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(bshape)
     xh = xc * inv
