@@ -178,6 +178,7 @@ class LBFGS(Optimizer):
     """
 
     _state_shaped = False
+    _flat = False
 
     def __init__(
         self,

@@ -121,6 +121,7 @@ class Optimizer:
     """
 
     _has_step = True  # whether state holds a 'step' tensor (all but SGD)
+    _flat = True  # whether parameters live in flat buffers (not LBFGS)
     _state_shaped = True  # whether state arrays have their parameter's shape (not LBFGS)
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
@@ -222,6 +223,9 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients: set them to None (default) or fill them with zeros."""
         for gi, group in enumerate(self.param_groups):
+            if self._flat:
+                # Build the buffers now, so the coming backward writes into them.
+                self._buckets(gi, group)
             cache = self._cache[gi]
             if set_to_none:
                 for p in group["params"]:
@@ -232,7 +236,7 @@ class Optimizer:
                     # a new buffer so what they hold keeps its values, as in PyTorch.
                     for b in cache[1]:
                         if sys.getrefcount(b.gflat) > 2 + len(b.gviews) or any(
-                            sys.getrefcount(v) > 3 for v in b.gviews
+                            sys.getrefcount(v) > 4 for v in b.gviews
                         ):
                             b.new_grad_buffer()
                 continue

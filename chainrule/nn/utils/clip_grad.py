@@ -1,7 +1,9 @@
-"""Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_`` (in place, torch semantics)."""
+"""Gradient clipping: ``clip_grad_norm_``, ``clip_grad_value_`` (PyTorch semantics)."""
 
 from __future__ import annotations
 
+import types
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,99 +11,127 @@ import numpy as np
 
 from ..._tensor import Tensor, _make
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_norm",
+    "clip_grad_value_",
+    "get_total_norm",
+    "clip_grads_with_norm_",
+]
 
 
-def _grads(parameters: Any) -> list[np.ndarray]:
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    return [p.grad._data for p in parameters if p.grad is not None]
+def _as_list(tensors: Tensor | Iterable[Tensor]) -> list[Tensor]:
+    if isinstance(tensors, Tensor):
+        return [tensors]
+    is_gen = isinstance(tensors, types.GeneratorType)
+    out = list(tensors)
+    if is_gen and not out:
+        warnings.warn(
+            "`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=3
+        )
+    return out
 
 
-def _total_norm(grads: list[np.ndarray], norm_type: float) -> float:
-    if norm_type == float("inf"):
-        return max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    # ‖(‖g₁‖ₚ, ‖g₂‖ₚ, …)‖ₚ = ‖all gradients concatenated‖ₚ, computed per tensor (no copy)
-    per = [float(np.linalg.norm(g.ravel().astype(np.float64), ord=norm_type)) for g in grads]
-    return float(np.linalg.norm(np.asarray(per), ord=norm_type))
+def _vector_norm(x: np.ndarray, p: float) -> Any:
+    """``torch.linalg.vector_norm`` of a flat array, in its dtype."""
+    if p == 2.0:
+        return np.sqrt(np.dot(x, x)) if x.size else x.dtype.type(0)
+    a = np.abs(x)
+    if p == np.inf:
+        return a.max() if a.size else x.dtype.type(0)
+    if p == -np.inf:
+        return a.min() if a.size else x.dtype.type(np.inf)
+    if p == 0:
+        return x.dtype.type(np.count_nonzero(x))
+    if p == 1.0:
+        return a.sum()
+    return (a**p).sum() ** (1.0 / p)
 
 
 def get_total_norm(
-    tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach: Any = None
+    tensors: Tensor | Iterable[Tensor],
+    norm_type: float | str = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> Tensor:
-    """The ``norm_type``-norm of all the given tensors together (as if concatenated)."""
-    if isinstance(tensors, Tensor):
-        tensors = [tensors]
-    arrays = [t._data for t in tensors]
-    norm_type = float(norm_type)
-    if not arrays:
-        return _make(np.zeros((), np.float32))
-    total = _total_norm(arrays, norm_type)
-    _check_finite(total, norm_type, error_if_nonfinite)
-    return _make(np.asarray(total, dtype=arrays[0].dtype))
-
-
-def _check_finite(total: float, norm_type: float, error_if_nonfinite: bool) -> None:
+    """Norm of the norms of ``tensors`` (= the norm of all their elements as one vector)."""
+    ts = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    p = float(norm_type)
+    if not ts:
+        return _make(np.array(0.0, np.float32))
+    dtype = ts[0]._data.dtype
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = np.array([_vector_norm(t._data.reshape(-1), p) for t in ts], dtype)
+        total = _vector_norm(norms, p)
+    total = np.asarray(total, dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
-            f"The total norm of order {norm_type} for gradients from `parameters` is "
-            "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
-            "by the non-finite norm anyway, set `error_if_nonfinite=False`"
+            f"The total norm of order {p} for gradients from `parameters` is non-finite, so it "
+            "cannot be clipped. To disable this error and scale the gradients by the non-finite "
+            "norm anyway, set `error_if_nonfinite=False`"
         )
+    return _make(total)
 
 
 def clip_grads_with_norm_(
-    parameters: Any, max_norm: float, total_norm: Any, foreach: Any = None
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    total_norm: Tensor,
+    foreach: bool | None = None,
 ) -> None:
-    """Scale gradients by ``min(1, max_norm / (total_norm + 1e-6))`` in place."""
-    grads = _grads(parameters)
-    total = float(total_norm)
-    # 1e-6 keeps the coefficient finite for all-zero gradients (torch's constant)
-    coef = min(float(max_norm) / (total + 1e-6), 1.0)
-    for g in grads:
-        g *= coef
+    """Scale the gradients by ``min(max_norm / (total_norm + 1e-6), 1)``, in place."""
+    params = _as_list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    tn = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    coef = np.minimum(float(max_norm) / (tn + 1e-6), 1.0).astype(tn.dtype)
+    # Always multiply (also when coef = 1), as torch does: NaN/inf norms propagate the same way.
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 = nan, silently, as torch
+        for g in grads:
+            g._data *= coef.astype(g._data.dtype)
+            g._vc[0] += 1
 
 
 def clip_grad_norm_(
-    parameters: Iterable[Tensor] | Tensor,
+    parameters: Tensor | Iterable[Tensor],
     max_norm: float,
-    norm_type: float = 2.0,
+    norm_type: float | str = 2.0,
     error_if_nonfinite: bool = False,
-    foreach: Any = None,
+    foreach: bool | None = None,
 ) -> Tensor:
-    """Rescale all gradients together so their joint norm is at most ``max_norm``.
+    """Rescale gradients so that their total ``norm_type`` norm is at most ``max_norm``.
 
-    The norm is taken over all gradients as if concatenated into one vector (``norm_type``
-    may be ``inf``). Returns that total norm (before clipping) as a tensor.
+    .. math:: g \\leftarrow g \\cdot \\min(\\text{max\\_norm} / (\\lVert g \\rVert + 10^{-6}), 1)
+
+    Args:
+        parameters: a tensor or an iterable of tensors whose ``.grad`` is clipped in place.
+        max_norm: the largest allowed total norm.
+        norm_type: the p of the p-norm; ``inf`` (or ``'inf'``) for the max norm.
+        error_if_nonfinite: raise ``RuntimeError`` when the total norm is nan or inf.
+
+    Returns:
+        The total norm of the gradients before clipping (a 0-d tensor).
 
     Example:
-        >>> loss.backward(); clip_grad_norm_(model.parameters(), 1.0)
+        >>> chainrule.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     """
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    parameters = list(parameters)
-    grads = _grads(parameters)
-    norm_type = float(norm_type)
-    if not grads:
-        return _make(np.zeros((), np.float32))
-    total = _total_norm(grads, norm_type)
-    _check_finite(total, norm_type, error_if_nonfinite)
-    coef = min(float(max_norm) / (total + 1e-6), 1.0)
-    for g in grads:
-        g *= coef
-    for p in parameters:
-        if p.grad is not None:
-            p.grad._vc[0] += 1
-    return _make(np.asarray(total, dtype=grads[0].dtype))
+    params = _as_list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    total = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(params, max_norm, total, foreach)
+    return total
 
 
 def clip_grad_value_(
-    parameters: Iterable[Tensor] | Tensor, clip_value: float, foreach: Any = None
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
 ) -> None:
-    """Clamp every gradient element into ``[-clip_value, clip_value]`` in place."""
+    """Clamp every gradient element into ``[-clip_value, clip_value]``, in place."""
     clip_value = float(clip_value)
-    for g in _grads(parameters):
-        np.clip(g, -clip_value, clip_value, out=g)
+    for p in _as_list(parameters):
+        if p.grad is not None:
+            np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
+            p.grad._vc[0] += 1
 
 
 # torch's deprecated alias
