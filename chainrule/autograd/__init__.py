@@ -31,6 +31,7 @@ __all__ = [
     "add_observer",
     "remove_observer",
     "detect_anomaly",
+    "gradcheck",
     "set_detect_anomaly",
     "is_anomaly_enabled",
 ]
@@ -175,6 +176,18 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc: object) -> None:
         state.anomaly = self._prev
+
+
+def gradcheck(func: Any, inputs: Any, **kwargs: Any) -> bool:
+    """``torch.autograd.gradcheck``: float64 central differences vs the analytic gradient.
+
+    Thin alias of ``chainrule.diagnose.gradcheck`` (which also checks whole models and reports
+    the failing tensor and index); returns True, raises ``GradcheckError`` (a RuntimeError), or
+    with ``raise_exception=False`` returns False.
+    """
+    from ..diagnose.gradcheck import gradcheck as _gradcheck
+
+    return bool(_gradcheck(func, inputs, **kwargs))
 
 
 def set_detect_anomaly(mode: bool) -> None:

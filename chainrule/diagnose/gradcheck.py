@@ -141,6 +141,14 @@ def gradcheck(
     raise_exception: bool = True,
     check_params: bool = True,
     seed: int = 0,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    masked: bool | None = None,
 ) -> Any:
     """Check the analytic gradients of ``fn`` (a function or a model) at ``inputs``.
 
@@ -154,6 +162,10 @@ def gradcheck(
         atol, rtol: an entry fails when ``|analytic − numeric| > atol + rtol·|numeric|``.
         fast_mode: compare a random projection ``uᵀJv`` per tensor instead of the full Jacobian.
         raise_exception: raise ``GradcheckError`` on failure (default); else return the result.
+        nondet_tol, check_*: accepted for ``torch.autograd.gradcheck`` compatibility; chainrule
+            has first-order reverse mode only (no forward AD, no batched grad), so
+            ``check_forward_ad``/``check_batched_grad``/``check_batched_forward_grad`` must stay
+            False, and ``nondet_tol`` widens ``atol``.
 
     Returns:
         ``True`` when every gradient matches (or a ``GradcheckResult`` when
@@ -168,6 +180,23 @@ def gradcheck(
 
     if eps <= 0:
         raise ValueError(f"gradcheck: eps must be positive, got {eps}")
+    unsupported = [
+        name
+        for name, on in (
+            ("check_forward_ad", check_forward_ad),
+            ("check_batched_grad", check_batched_grad),
+            ("check_batched_forward_grad", check_batched_forward_grad),
+        )
+        if on
+    ]
+    if unsupported:
+        raise NotImplementedError(
+            f"gradcheck: {', '.join(unsupported)}=True needs forward-mode or batched autograd, "
+            "which chainrule does not have (first-order reverse mode only, DESIGN.md §2)"
+        )
+    if not check_backward_ad:
+        return True if raise_exception else GradcheckResult(ok=True)
+    atol = atol + nondet_tol
     single = isinstance(inputs, Tensor) or not isinstance(inputs, list | tuple)
     inputs = (inputs,) if single else tuple(inputs)
 

@@ -137,3 +137,11 @@ def test_gradcheck_model_with_wrong_backward_names_parameter() -> None:
     res = diagnose.gradcheck(Bad(), cr.randn(3, 2), raise_exception=False)
     assert not res.ok
     assert {m.tensor for m in res.mismatches} == {"parameter 'fc.weight'", "parameter 'fc.bias'"}
+
+
+def test_torch_style_gradcheck_alias_and_options() -> None:
+    x = cr.randn(3, dtype=cr.float64, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda a: a.exp(), (x,), eps=1e-6, atol=1e-5, nondet_tol=0.0)
+    assert cr.autograd.gradcheck(_WrongExp.apply, (x,), raise_exception=False) is False
+    with pytest.raises(NotImplementedError, match="forward-mode"):
+        diagnose.gradcheck(lambda a: a.exp(), (x,), check_forward_ad=True)
