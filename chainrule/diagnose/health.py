@@ -41,7 +41,7 @@ THRESHOLDS: dict[str, float] = {
     "exploding_norm": 1e6,  # a global gradient norm above this is exploding on its own
     "dead_fraction": 0.5,  # ReLU units that are zero for every sample in the batch
     "saturated_fraction": 0.5,  # sigmoid/tanh outputs within 1 % of their bounds
-    "update_large": 0.1,  # |Δw| / |w| per step
+    "update_large": 0.25,  # |Δw| / |w| per step (Adam's first steps on small layers reach ≈ 0.1)
     "update_small": 1e-6,
 }
 

@@ -155,3 +155,35 @@ def test_monitor_learns_sampling_period_from_observe() -> None:
             st.step, st.batch_loss = step, float(loss.item())
             mon.observe(st)
     assert mon.every == 4 and [t["step"] for t in mon.timeline] == [0, 4, 8]
+
+
+def test_healthy_cnn_on_digits_has_no_warnings() -> None:
+    from chainrule import nn, optim
+    from chainrule.data.datasets.digits import load_digits
+
+    imgs, labels = load_digits()
+    x = cr.tensor((imgs[:256, None] / 16.0).astype(np.float32))
+    y = cr.tensor(labels[:256])
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(8 * 4 * 4, 32), nn.ReLU(), nn.Linear(32, 10),
+    )  # fmt: skip
+    opt = optim.Adam(model.parameters(), lr=5e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    mon = diagnose.GradientHealthMonitor(model, opt)
+    for step in range(20):
+        i = (step * 64) % 256
+        loss = loss_fn(model(x[i : i + 64]), y[i : i + 64])
+        opt.zero_grad()
+        loss.backward()
+        mon.on_backward(model, step, loss)
+        opt.step()
+        mon.on_step(model, step)
+    rep = mon.report()
+    mon.detach()
+    assert rep.kinds == ["healthy"], str(rep)
+    assert rep.loss < 2.2
+    single = diagnose.health(model, (x[:64], y[:64]), loss_fn, optimizer=opt)
+    assert single.healthy, str(single)
+    conv = next(r for r in single.layers if r.name == "0")
+    assert conv.kind == "Conv2d" and conv.update_ratio is not None and conv.grad_flow > 1e-3
