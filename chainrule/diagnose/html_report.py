@@ -117,8 +117,8 @@ def _load_run_dir(run_dir: Path) -> dict[str, Any]:
     return found
 
 
-def _rebuild_from_checkpoint(ck: Path, config: dict[str, Any], limit: int) -> tuple[Any, Any]:
-    """(model, (x, y)) from a `chainrule train` checkpoint and its task's test split."""
+def _rebuild_from_checkpoint(ck: Path, config: dict[str, Any], limit: int) -> tuple[Any, Any, Any]:
+    """(model, test split, loss) from a `chainrule train` checkpoint and its task."""
     from .. import models
     from ..io import load_checkpoint
 
@@ -127,7 +127,7 @@ def _rebuild_from_checkpoint(ck: Path, config: dict[str, Any], limit: int) -> tu
     model = models.get_model(task.name, name, **(config.get("model_kwargs") or {}))
     load_checkpoint(ck, model=model, restore_rng=False)
     data = task.load(limit=limit, seed=config.get("seed", 0))
-    return model, data.test
+    return model, data.test, task.loss()
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -511,9 +511,20 @@ def write_report(
     xs = preds = None
     if model is None and data is None and found.get("checkpoint") and "task" in cfg:
         try:
-            model, data = _rebuild_from_checkpoint(found["checkpoint"], cfg, max_examples)
+            model, data, task_loss = _rebuild_from_checkpoint(
+                found["checkpoint"], cfg, max_examples
+            )
         except Exception as e:  # the report still renders; the section says why
             notes["confusion"] = f"could not rebuild the model from the checkpoint: {e}"
+        else:
+            if hdata is None:  # no monitor ran: judge the final weights on one test batch
+                try:
+                    from .health import health as _health_fn
+
+                    hdata = _health_fn(model, _xy(data, 64), task_loss).to_dict()
+                    hdata["note"] = "one batch of test data on the final weights"
+                except Exception as e:  # noqa: BLE001 - report what failed, keep rendering
+                    notes["health"] = f"could not compute gradient health: {e}"
     if model is not None and data is not None:
         try:
             cm_m, xs, preds = _confusion_matrix(model, data, max_examples)
@@ -534,6 +545,10 @@ def write_report(
         sections["config"] = "<p class='missing'>No configuration recorded (seed unknown).</p>"
     sections["curves"] = _curves(hist, png)
     sections["health"] = _health(hdata, png)
+    if hdata and hdata.get("note"):
+        sections["health"] = f"<p>({html.escape(hdata['note'])})</p>" + sections["health"]
+    elif not hdata and notes.get("health"):
+        sections["health"] += f"<p class='missing'>{html.escape(notes['health'])}</p>"
     if cm is not None:
         sections["confusion"] = _confusion(cm, labels, png)
     else:
