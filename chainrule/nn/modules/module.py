@@ -196,7 +196,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             self.register_parameter(name, value)
             return
         if params is not None and name in params:
@@ -211,7 +211,7 @@ class Module:
         if isinstance(value, Module):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_modules")
             modules[name] = value
             return
         if modules is not None and name in modules:
@@ -234,18 +234,20 @@ class Module:
             else:
                 persistent = name not in self._non_persistent_buffers_set
             if name not in buffers:
-                self._forget(name)
+                self._forget(name, keep="_buffers")
             self.register_buffer(name, value, persistent)
             return
         object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
-        """Drop ``name`` from every registry (a new assignment may change its kind)."""
+    def _forget(self, name: str, keep: str) -> None:
+        """Drop ``name`` from the other registries (a new assignment may change its kind);
+        the registry ``keep`` is left alone so a re-assigned entry keeps its position."""
         self.__dict__.pop(name, None)
-        self.__dict__["_parameters"].pop(name, None)
-        self.__dict__["_buffers"].pop(name, None)
-        self.__dict__["_modules"].pop(name, None)
-        self.__dict__["_non_persistent_buffers_set"].discard(name)
+        for reg in ("_parameters", "_buffers", "_modules"):
+            if reg != keep:
+                self.__dict__[reg].pop(name, None)
+        if keep != "_buffers":
+            self.__dict__["_non_persistent_buffers_set"].discard(name)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when ordinary lookup fails: look in the three registries.
