@@ -410,3 +410,43 @@ def test_repr_like_torch():
     assert repr(optim.SGD(ps, lr=0.1, momentum=0.9)) == repr(
         torch.optim.SGD(tps, lr=0.1, momentum=0.9)
     )
+
+
+def test_module_zero_grad_with_held_gradient_keeps_its_values():
+    ps = [cr.tensor(a, requires_grad=True) for a in INIT]
+    opt = optim.SGD(ps, lr=0.1, momentum=0.9)
+    opt.zero_grad()
+    _loss(cr, ps, 1).backward()
+    assert ps[0].grad._data is ps[0]._grad_buf  # backward wrote into the optimizer's buffer
+    opt.step()
+    held = ps[0].grad
+    kept = held.numpy().copy()
+    for p in ps:  # what Module.zero_grad() does
+        p.grad = None
+    _loss(cr, ps, 2).backward()
+    np.testing.assert_array_equal(held.numpy(), kept)
+    opt.step()  # and the optimizer still uses the new gradient
+    opt.zero_grad()
+    del held
+    _loss(cr, ps, 2).backward()
+    assert ps[0].grad._data is ps[0]._grad_buf
+
+
+def test_module_double_after_optimizer_rebuilds_buffers():
+    # torch's Adam raises on a dtype change mid-run; chainrule rebuilds its buffers in the new
+    # dtype and carries the state over (cast), so training continues.
+    ps = [cr.tensor(a, dtype=cr.float32, requires_grad=True) for a in INIT]
+    o = optim.Adam(ps, lr=0.05)
+    for k in range(6):
+        if k == 3:
+            for p in ps:
+                p.data = p.data.double()
+        before = [p.detach().numpy().copy() for p in ps]
+        o.zero_grad()
+        _loss(cr, ps, k).backward()
+        o.step()
+        assert not np.array_equal(before[0], ps[0].detach().numpy())
+    assert all(p.dtype == cr.float64 for p in ps)
+    assert o.state[ps[0]]["exp_avg"].dtype == cr.float64
+    assert float(o.state[ps[0]]["step"]) == 6.0
+    assert float(o.state[ps[2]]["step"]) == 4.0  # no gradient on steps 0 and 3
