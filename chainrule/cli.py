@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=_positive_int, default=64, help="shakespeare: tokens/sample")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or epoch lines")
     p.add_argument("--no-plot", action="store_true", help="do not write curves.png")
+    p.add_argument("--health", action="store_true",
+                   help="monitor gradient health every 10 steps; write health.json (for "
+                   "`chainrule report`)")  # fmt: skip
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a saved checkpoint on its task's test set")
@@ -165,6 +168,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         train.ModelCheckpoint(checkpoint, extra=info),
         train.CSVLogger(out / "history.csv", append=args.resume),
     ]
+    monitor = train.GradientMonitor(every_n_steps=10) if args.health else None
+    if monitor is not None:
+        callbacks.append(monitor)
     if args.patience:
         callbacks.append(train.EarlyStopping("val_loss", patience=args.patience,
                                              restore_best_weights=True))  # fmt: skip
@@ -186,6 +192,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     history.to_csv(out / "history.csv")
     (out / "run.json").write_text(json.dumps({**info, "test": test}, indent=2, default=str))
     curves = _plot(history, out / "curves.png") if not args.no_plot else None
+    if monitor is not None and monitor.reports:
+        health = monitor.reports[-1].to_dict()
+        (out / "health.json").write_text(json.dumps(health, indent=1, default=_json_default))
 
     print(f"test {_format_metrics(test)}")
     print(f"checkpoint: {checkpoint}")
@@ -257,6 +266,11 @@ def _plot(history: Any, path: Path) -> Path | None:
         print(f"note: curves not plotted: {e}", file=sys.stderr)
         return None
     return path
+
+
+def _json_default(value: Any) -> Any:
+    """NumPy scalars and arrays in reports become plain numbers and lists."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def _format_metrics(metrics: dict[str, float]) -> str:

@@ -64,6 +64,7 @@ class Trainer:
         self.distributed = distributed
         self.report = report
         self.history: History | None = None
+        self._val_data: Any = None
 
     def fit(
         self,
@@ -94,6 +95,7 @@ class Trainer:
             "distributed": self.distributed,
         }
         settings.update(options)
+        self._val_data = val_data
         self.history = loop.fit(
             self.model,
             train_data,
@@ -118,13 +120,22 @@ class Trainer:
         return loop.predict(self.model, data, batch_size=batch_size)
 
     def _write_report(self) -> None:
-        from chainrule import diagnose
+        from chainrule.diagnose import write_report
+
+        from .callbacks import GradientMonitor
 
         path = self.report if isinstance(self.report, str) else "report.html"
-        write = getattr(diagnose, "write_report", None) or getattr(diagnose, "report", None)
-        if write is None:
-            raise RuntimeError("Trainer(report=...): chainrule.diagnose has no report writer yet")
-        write(path, model=self.model, history=self.history)
+        health = next((cb for cb in self.callbacks if isinstance(cb, GradientMonitor)), None)
+        config = {
+            "model": type(self.model).__name__,
+            "loss": type(self.loss).__name__,
+            "optimizer": type(self.optimizer).__name__,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "epochs": len(self.history or ()),
+        }
+        write_report(output=path, history=self.history, model=self.model,
+                     data=self._val_data, health=health, config=config,
+                     seed=self.seed)  # fmt: skip
 
     def __repr__(self) -> str:
         return (

@@ -115,3 +115,16 @@ def test_missing_data_directory_names_the_path(tmp_path):
 def test_report_on_a_directory_without_a_run(tmp_path):
     result = run("report", str(tmp_path / "absent"))
     assert result.returncode != 0 and "absent" in result.stderr
+
+
+def test_explain_prints_one_step_as_the_chain_rule():
+    result = run("explain", "--task", "digits", "--model", "mlp", "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "chain rule" in result.stdout and "Backward" in result.stdout
+
+
+def test_report_writes_html_for_a_run(trained):
+    result = run("report", str(trained), "--output", str(trained / "r.html"))
+    assert result.returncode == 0, result.stderr
+    text = (trained / "r.html").read_text()
+    assert text.lstrip().lower().startswith("<!doctype html") and "history" in text.lower()

@@ -457,3 +457,14 @@ def test_regression_defaults_to_mae():
             epochs=20, batch_size=16, progress=False)  # fmt: skip
     assert "mae" in h and h["mae"][-1] < 0.05
     assert math.isfinite(h["loss"][-1])
+
+
+def test_trainer_report_writes_html(tmp_path, digits):
+    train, test = digits
+    model = mlp()
+    trainer = Trainer(model, loss=nn.CrossEntropyLoss(), optimizer=optim.Adam(model.parameters()),
+                      callbacks=[GradientMonitor(every_n_steps=5)], progress=False,
+                      report=str(tmp_path / "report.html"))  # fmt: skip
+    trainer.fit(train, epochs=1, val_data=test)
+    html = (tmp_path / "report.html").read_text()
+    assert "Gradient health" in html and "Confusion matrix" in html
