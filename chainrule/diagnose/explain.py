@@ -150,7 +150,8 @@ class Explanation:
         fw = [f"{s.layer} ({s.kind}): {s.formula}\n    {s.equation}" for s in self.forward]
         loss = [f"{self.loss_formula}\n    {self.loss_equation}"]
         bw = [
-            f"[{s.index}] {s.node} (op '{s.op}'): {s.formula}\n    {s.equation}"
+            f"[{s.index}] {s.node} (op '{s.op}'): {s.formula}\n    "
+            + s.equation.replace("\n", "\n    ")
             for s in self.backward
         ]
         grads = [f"∂L/∂{n} = {_fmt(g, self.full_threshold)}" for n, g in self.gradients.items()]
@@ -180,8 +181,9 @@ class Explanation:
             lines += ["", f"## {title}", ""]
             for it in items:
                 first, *rest = it.split("\n")
-                lines.append(f"- **{first.strip()}**")
-                lines += [f"  `{r.strip()}`" for r in rest]
+                # trailing double space: a Markdown hard line break between equations
+                lines.append(f"- **{first.strip()}**" + ("  " if rest else ""))
+                lines += [f"  `{r.strip()}`  " for r in rest]
         return "\n".join(lines)
 
     def to_html(self, standalone: bool = True) -> str:
@@ -358,6 +360,8 @@ def explain(
                     f"upstream ∂L/∂out = {_fmt(up, full_threshold)} × local {loc} = "
                     f"{_fmt(locv, full_threshold)} → ∂L/∂in = {_fmt(gi, full_threshold)}"
                 )
+        if not pieces and opn == "linear" and up is not None and up.ndim == 2:
+            pieces += _linear_backward_terms(node, up, grads, label, full_threshold)
         if not pieces:
             if up is not None:
                 pieces.append(f"upstream ∂L/∂out = {_fmt(up, full_threshold)}")
@@ -375,7 +379,7 @@ def explain(
                 loc,
                 locv,
                 grads,
-                "; ".join(pieces),
+                "\n".join(pieces),
             )
         )
 
@@ -420,6 +424,31 @@ def explain(
     return Explanation(
         forward, loss_formula, lossv, loss_eq, steps, gradients, updates, full_threshold
     )
+
+
+def _linear_backward_terms(
+    node: Any, up: np.ndarray, grads: dict[str, np.ndarray], label: Any, full: int
+) -> list[str]:
+    """For a tiny linear layer (one sample): each ∂L/∂W[j,i] = ∂L/∂z[j]·x[i] with numbers."""
+    x_t, w_t = node.inputs[0], node.inputs[1]
+    if x_t is None or w_t is None or up.shape[0] != 1 or w_t._data.size > 16:
+        return []
+    x = x_t._data.reshape(1, -1)[0]
+    w = w_t._data
+    wname = label(w_t, None)
+    out = [f"upstream ∂L/∂z = {_fmt(up, full)}"]
+    for j in range(w.shape[0]):
+        for i in range(w.shape[1]):
+            out.append(
+                f"∂L/∂{wname}[{j},{i}] = ∂L/∂z[{j}]·x[{i}] = ({_fmt_num(up[0, j])})·"
+                f"({_fmt_num(x[i])}) = {_fmt_num(up[0, j] * x[i])}"
+            )
+    if len(node.inputs) > 2 and node.inputs[2] is not None:
+        out.append(f"∂L/∂{label(node.inputs[2], None)} = ∂L/∂z = {_fmt(up[0], full)}")
+    if x_t.requires_grad:
+        gx = up[0] @ w
+        out.append(f"∂L/∂x = ∂L/∂z·W = {_fmt(gx, full)}")
+    return out
 
 
 def _plain_sgd(optimizer: Any) -> tuple[float | None, bool]:

@@ -334,6 +334,8 @@ def _as_record(out: Any) -> tuple[dict[str, float], dict[str, list[float]]]:
     metrics: dict[str, float] = {}
     curves: dict[str, list[float]] = {}
     for k, v in out.items():
+        if k in ("epoch", "time"):  # History bookkeeping columns, not metrics
+            continue
         if hasattr(v, "tolist") and not isinstance(v, int | float):
             v = v.tolist()
         if isinstance(v, list | tuple):
