@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype
+from . import autograd as _autograd
 from ._device import CPU, device
 from .autograd import engine
 from .autograd.grad_mode import state
@@ -345,9 +346,18 @@ class Tensor:
         inputs: Any = None,
     ) -> None:
         """Backpropagate from this tensor, accumulating into the ``.grad`` of leaves."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        data = self._data
+        if inputs is None and not create_graph and self.grad_fn is not None:
+            # Fast path for the usual loss.backward() / y.backward(g): no list handling.
+            if gradient is None and data.size == 1:
+                engine.run_backward((self,), (np.ones(data.shape, data.dtype),), bool(retain_graph))
+                return
+            if type(gradient) is Tensor and gradient._data.shape == data.shape:
+                # a copy: the engine may hand the root gradient to a leaf as its .grad
+                g = gradient._data.astype(data.dtype, copy=True)
+                engine.run_backward((self,), (g,), bool(retain_graph))
+                return
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook: Any) -> Any:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
@@ -795,3 +805,5 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 _registry._Tensor = Tensor
 _registry._make = _make
+engine._make = _make
+_autograd._Tensor = Tensor

@@ -61,6 +61,7 @@ class _FunctionOpDef:
         self.formula = (cls.__doc__ or "user-defined backward").strip().splitlines()[0]
         self.onnx = None
         self.differentiable = True
+        self.quiet = False
 
 
 class Function:

@@ -195,11 +195,27 @@ def _promote(arrays: list) -> np.dtype | None:
 
 
 def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
-    """Run ``opdef`` on ``inputs`` and, if needed, record its Node."""
+    """Run ``opdef`` on ``inputs`` and, if needed, record its Node.
+
+    This is the per-op hot path for small models: one pass over the inputs, no generator
+    expressions, dtype fix-ups only when an input actually needs one.
+    """
     if _tracer is not None:
         return _apply_traced(opdef, inputs, params)
-    arrays, requires = _unwrap(inputs)
-    dt = None
+    Tensor = _Tensor
+    arrays = []
+    requires = False
+    half = False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            a = x._data
+            if x.requires_grad:
+                requires = True
+            if a.dtype is _F16:
+                half = True
+            arrays.append(a)
+        else:
+            arrays.append(x)
     if opdef.promote:
         dt = _promote(arrays)
         if dt is not None:
@@ -214,12 +230,14 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
             if type(a) is np.ndarray and a.dtype.kind != "f":
                 arrays[i] = a.astype(get_default_dtype().np)
     # float16 is a storage type: compute in float32, store the result back as float16.
-    half = False
-    if opdef.opmath:
-        for i, a in enumerate(arrays):
-            if type(a) is np.ndarray and a.dtype is _F16:
-                arrays[i] = a.astype(_F32)
-                half = True
+    if half:
+        # re-checked after promotion: float16 + float32 computes and stays float32
+        half = False
+        if opdef.opmath:
+            for i, a in enumerate(arrays):
+                if type(a) is np.ndarray and a.dtype is _F16:
+                    arrays[i] = a.astype(_F32)
+                    half = True
     try:
         if opdef.quiet:
             with np.errstate(all="ignore"):
@@ -235,23 +253,34 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
     out, vjp = result
     if state.anomaly:
         _check_forward(opdef, out, arrays)
-    make = _make
     if not (requires and state.enabled):
         return _wrap_plain(out, half)
-    needs = tuple(isinstance(x, _Tensor) and x.requires_grad for x in inputs)
-    tensors = tuple(x if isinstance(x, _Tensor) else None for x in inputs)
+    needs = []
+    tensors = []
+    versions = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            needs.append(x.requires_grad)
+            tensors.append(x)
+            versions.append(x._vc[0])
+        else:
+            needs.append(False)
+            tensors.append(None)
+            versions.append(0)
+    make = _make
     if opdef.multi:
         outs = [_fix(o, half) for o in out]
         meta = tuple((o.shape, o.dtype) for o in outs)
-        node = Node(vjp, tensors, needs, opdef, len(outs), meta)
+        node = Node(vjp, tuple(tensors), tuple(needs), opdef, len(outs), meta, tuple(versions))
         return tuple(
             make(o, node, k) if o.dtype.kind == "f" else make(o, None, 0)
             for k, o in enumerate(outs)
         )
-    out = _fix(out, half)
+    if type(out) is not np.ndarray or half:
+        out = _fix(out, half)
     if out.dtype.kind != "f":
         return make(out, None, 0)
-    return make(out, Node(vjp, tensors, needs, opdef), 0)
+    return make(out, Node(vjp, tuple(tensors), tuple(needs), opdef, 1, None, tuple(versions)), 0)
 
 
 def _apply_traced(opdef: OpDef, inputs: tuple, params: dict) -> Any:

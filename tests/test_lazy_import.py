@@ -1,4 +1,5 @@
-"""``import chainrule`` must not pull in optional extras or the lazily loaded core pieces."""
+"""``import chainrule`` must not pull in optional extras or lazily loaded pieces (named
+test_lazy_import.py: tests/diagnose/test_import.py already takes the basename)."""
 
 from __future__ import annotations
 
