@@ -258,7 +258,9 @@ class LBFGS(Optimizer):
 
     def _step(self, closure: Callable[[], Any]) -> Any:
         group = self.param_groups[0]
-        lr = float(group["lr"])
+        lr = group["lr"]
+        if not isinstance(lr, int | float):
+            lr = float(lr)  # a tensor lr; Python numbers stay as given (state 't' keeps the type)
         max_iter = group["max_iter"]
         max_eval = group["max_eval"]
         tolerance_grad = group["tolerance_grad"]

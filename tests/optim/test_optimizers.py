@@ -450,3 +450,66 @@ def test_module_double_after_optimizer_rebuilds_buffers():
     assert o.state[ps[0]]["exp_avg"].dtype == cr.float64
     assert float(o.state[ps[0]]["step"]) == 6.0
     assert float(o.state[ps[2]]["step"]) == 4.0  # no gradient on steps 0 and 3
+
+
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [
+        ("SGD", dict(lr=0.01, momentum=0.9, maximize=True)),
+        ("Adam", dict(lr=0.05, maximize=True)),
+        ("RMSprop", dict(lr=0.01, maximize=True)),
+        ("Adagrad", dict(lr=0.1, maximize=True)),
+    ],
+)
+def test_maximize_and_add_param_group_mid_run(name, kw):
+    out = []
+    for lib, mod in ((torch, torch.optim), (cr, optim)):
+        p = lib.tensor(INIT[0], requires_grad=True)
+        q = lib.tensor(INIT[2], requires_grad=True)
+        opt = getattr(mod, name)([p], **kw)
+        for k in range(8):
+            if k == 3:
+                opt.add_param_group({"params": [q], "lr": 0.03})
+            opt.zero_grad()
+            (-(p * p).sum() - (q * q).sum() * 0.5).backward()
+            opt.step()
+        out.append([p.detach().numpy().copy(), q.detach().numpy().copy()])
+    for x, y in zip(out[0], out[1], strict=True):
+        np.testing.assert_allclose(y, x, rtol=1e-12)
+
+
+def test_lbfgs_state_dict_into_torch_and_back():
+    def make(lib, mod):
+        x = lib.tensor([-1.5, 2.0], dtype=lib.float64, requires_grad=True)
+        opt = mod.LBFGS([x], history_size=4, max_iter=5, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = _rosenbrock(lib, x)
+            loss.backward()
+            return loss
+
+        return x, opt, closure
+
+    tx, topt, tcl = make(torch, torch.optim)
+    cx, copt, ccl = make(cr, optim)
+    for _ in range(2):
+        topt.step(tcl)
+        copt.step(ccl)
+    tsd, csd = topt.state_dict(), copt.state_dict()
+    assert set(tsd["state"][0]) == set(csd["state"][0])
+    assert tsd["param_groups"] == csd["param_groups"]
+    # Continue both from swapped state (and the same point): the same next iterates.
+    tx2, topt2, tcl2 = make(torch, torch.optim)
+    cx2, copt2, ccl2 = make(cr, optim)
+    with torch.no_grad():
+        tx2.copy_(torch.from_numpy(cx.detach().numpy().copy()))
+    cx2.data = cr.tensor(tx.detach().numpy().copy())
+    topt2.load_state_dict(_sd_to_torch(csd))
+    copt2.load_state_dict(_sd_to_cr(tsd))
+    for _ in range(2):
+        topt2.step(tcl2)
+        copt2.step(ccl2)
+        topt.step(tcl)
+    np.testing.assert_allclose(tx2.detach().numpy(), tx.detach().numpy(), rtol=1e-9)
+    np.testing.assert_allclose(cx2.detach().numpy(), tx.detach().numpy(), rtol=1e-9)
