@@ -42,6 +42,8 @@ _LAZY: dict[str, str] = {
     "Hardswish": "activation",
     "Hardsigmoid": "activation",
     "Tanhshrink": "activation",
+    "Hardshrink": "activation",
+    "Softshrink": "activation",
     "PReLU": "activation",
     "Threshold": "activation",
     "GLU": "activation",
