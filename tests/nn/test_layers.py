@@ -158,7 +158,7 @@ def test_layer_gradcheck_input_and_parameters(name, builder, shapes):
     n_in = len(arrays)
 
     def fn(*ts):
-        for (pname, p), t in zip(params, ts[n_in:]):
+        for (pname, _p), t in zip(params, ts[n_in:]):
             owner = mod.get_submodule(pname.rpartition(".")[0])
             owner._parameters[pname.rpartition(".")[2]] = t  # a plain tensor stands in
         return mod(*ts[:n_in])
