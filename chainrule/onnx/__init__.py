@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -42,21 +43,26 @@ def _require_onnx() -> Any:
     return onnx
 
 
-def _as_args(example_input: Any) -> tuple:
+def _as_args(example_input: Any) -> tuple[tuple, dict]:
+    """Positional args and keyword args (a trailing dict, as PyTorch's ``args``)."""
     from .._tensor import Tensor, tensor
 
-    args = example_input if isinstance(example_input, tuple | list) else (example_input,)
+    args = list(example_input) if isinstance(example_input, tuple | list) else [example_input]
+    kwargs = dict(args.pop()) if args and isinstance(args[-1], Mapping) else {}
     out = []
     for a in args:
         if isinstance(a, np.ndarray):
             a = tensor(a)
         if not isinstance(a, Tensor):
             raise TypeError(
-                f"onnx.export: example_input must be a Tensor or a tuple of Tensors, got "
-                f"{type(a).__name__}"
+                f"onnx.export: example_input must be a Tensor or a tuple of Tensors (optionally "
+                f"ending with a dict of keyword arguments), got {type(a).__name__}"
             )
         out.append(a)
-    return tuple(out)
+    kwargs = {k: tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    if not out and not any(isinstance(v, Tensor) for v in kwargs.values()):
+        raise TypeError("onnx.export: example_input has no tensors")
+    return tuple(out), kwargs
 
 
 def _axes_spec(spec: Any, default_name: str) -> dict[int, str]:
@@ -110,10 +116,8 @@ def export(
         >>> chainrule.onnx.export(model, chainrule.randn(1, 4), "model.onnx")  # doctest: +SKIP
     """
     onnx = _require_onnx()
-    from onnx import helper
 
-    from . import _converters
-    from ._graph import GraphBuilder, Unsupported, onnx_dtype
+    from ._graph import DynamicUnsupported
     from ._trace import flatten_outputs, tracing
 
     if not isinstance(opset_version, int) or opset_version < _MIN_OPSET:
@@ -129,8 +133,16 @@ def export(
     from .._tensor import Tensor, _make
     from ..autograd.grad_mode import enable_grad
 
-    args = _as_args(example_input)
-    in_names = _names(input_names, len(args), "input")
+    args, kwargs = _as_args(example_input)
+    tensors = [a for a in args if isinstance(a, Tensor)] + [
+        v for v in kwargs.values() if isinstance(v, Tensor)
+    ]
+    n_pos = sum(isinstance(a, Tensor) for a in args)
+    defaults = _names(None, n_pos, "input") + [
+        k for k, v in kwargs.items() if isinstance(v, Tensor)
+    ]
+    in_names = _names(input_names, len(tensors), "input")
+    in_names = in_names[: len(input_names or [])] + defaults[len(input_names or []) :]
 
     # Parameters and buffers are found by identity (of the Tensor or of its ndarray).
     named: dict[int, str] = {}
@@ -141,18 +153,20 @@ def export(
                 named.setdefault(id(t._data), key)
 
     # Trace in eval mode; float inputs require grad so every op (even views) is recorded.
-    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
-    traced_args = []
-    for a in args:
+    traced: dict[int, Any] = {}
+    for a in tensors:
         t = _make(a._data)
         if a._data.dtype.kind == "f":
             t.requires_grad = True
-        traced_args.append(t)
+        traced[id(a)] = t
+    t_args = [traced.get(id(a), a) for a in args]
+    t_kwargs = {k: traced.get(id(v), v) for k, v in kwargs.items()}
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
     try:
         if hasattr(model, "eval"):
             model.eval()
         with tracing(model) as tracer, enable_grad():
-            result = model(*traced_args)
+            result = model(*t_args, **t_kwargs)
     finally:
         for m, mode in modes:
             m.training = mode
@@ -161,7 +175,7 @@ def export(
 
     axes: dict[str, dict[int, str]] = {}
     if dynamic_axes is None:
-        axes = {n: {0: "batch"} for n, a in zip(in_names, args) if a.ndim}
+        axes = {n: {0: "batch"} for n, a in zip(in_names, tensors) if a.ndim}
     else:
         known = set(in_names) | set(out_names)
         for n, spec in dynamic_axes.items():
@@ -171,76 +185,119 @@ def export(
                     f"name ({sorted(known)})"
                 )
             axes[n] = _axes_spec(spec, n)
-
-    g = GraphBuilder(opset_version, named)
-    graph_inputs = []
-    for name, a, t in zip(in_names, args, traced_args):
-        g.reserve(name)
-        spec = axes.get(name, {})
-        for ax in spec:
-            if not -a.ndim <= ax < max(a.ndim, 1):
-                raise ValueError(f"onnx.export: dynamic axis {ax} is out of range for {name!r}")
-        spec = {ax % a.ndim: s for ax, s in spec.items()} if a.ndim else {}
-        dyn = tuple(spec.get(i) for i in range(a.ndim))
-        g.bind(t, name, dyn)
-        dims = [spec.get(i, n) for i, n in enumerate(a.shape)]
-        graph_inputs.append(helper.make_tensor_value_info(name, onnx_dtype(a._data.dtype), dims))
-    for name in out_names:
-        g.reserve(name)
-
-    for ev in tracer.events:
-        try:
-            names = _converters.convert(g, ev)
-        except Unsupported as e:
-            _raise_unsupported(e, ev.opdef.name, ev.module, opset_version)
-        for o, name in zip(ev.outputs, names):
-            dyn = g.dyn.get(name)
-            if dyn is None or len(dyn) != o._data.ndim:
-                dyn = _default_dyn(g, ev, o._data)
-            g.bind(o, name, dyn)
-
-    graph_outputs = []
-    for name, o in zip(out_names, outputs):
-        src = g.lookup(o)
-        if src is None:
-            try:
-                src = g.value(o)  # an output that no op produced (e.g. a parameter)
-            except Unsupported as e:
-                _raise_unsupported(e, "output", ("", type(model).__name__), opset_version)
-        dyn = list(g.dyn.get(src, (None,) * o.ndim))
-        g.nodes.append(helper.make_node("Identity", [src], [name]))
-        user = axes.get(name)
-        if user is not None:
-            dyn = [None] * o.ndim
-            for ax, s in user.items():
-                dyn[ax % max(o.ndim, 1)] = s
-        dims = [
-            n if d is None else (d if isinstance(d, str) and d != "?" else None)
-            for d, n in zip(dyn, o.shape)
-        ]
-        vi = helper.make_tensor_value_info(name, onnx_dtype(o._data.dtype), dims)
-        graph_outputs.append(vi)
-
-    # Constants a converter made but did not use (a zero initial state left out, say).
-    used = {i for n in g.nodes for i in n.input}
-    inits = [t for name, t in g.initializers.items() if name in used]
-    graph = helper.make_graph(
-        g.nodes,
-        getattr(model, "_get_name", lambda: type(model).__name__)(),
-        graph_inputs,
-        graph_outputs,
-        initializer=inits,
+    inputs = [(n, traced[id(a)]) for n, a in zip(in_names, tensors)]
+    build = _Build(
+        model, tracer.events, inputs, list(zip(out_names, outputs)), named, opset_version
     )
-    opsets = [helper.make_opsetid("", opset_version)]
-    model_proto = helper.make_model(
-        graph,
-        opset_imports=opsets,
-        producer_name="chainrule",
-        producer_version=_version(),
-        ir_version=helper.find_min_ir_version_for(opsets),
-    )
+    try:
+        model_proto = build.run(axes)
+    except DynamicUnsupported as e:
+        if dynamic_axes is not None:
+            build.fail(e)
+        # The default dynamic batch cannot be kept through this model: export fixed shapes.
+        warnings.warn(
+            f"onnx.export: the batch axis cannot stay dynamic ({e}); exporting fixed input "
+            f"shapes. Pass dynamic_axes={{}} to ask for fixed shapes explicitly.",
+            stacklevel=2,
+        )
+        model_proto = build.run({})
     onnx.checker.check_model(model_proto, full_check=True)
     _write_atomic(model_proto.SerializeToString(), path)
+
+
+class _Build:
+    """Turns traced events into a ModelProto for one choice of dynamic axes."""
+
+    def __init__(self, model, events, inputs, outputs, named, opset) -> None:
+        self.model, self.events, self.inputs, self.outputs = model, events, inputs, outputs
+        self.named, self.opset = named, opset
+        self._where: tuple = ("", type(model).__name__, "output")
+
+    def fail(self, e: Exception) -> None:
+        """Raise the user-facing error for ``e`` at the op being converted."""
+        path, cls, op_name = self._where
+        _raise_unsupported(e, op_name, (path, cls), self.opset)
+
+    def run(self, axes: dict[str, dict[int, str]]) -> Any:
+        """The checked-ready ModelProto; raises DynamicUnsupported to allow a static retry."""
+        from onnx import helper
+
+        from . import _converters
+        from ._graph import DynamicUnsupported, GraphBuilder, Unsupported, onnx_dtype
+
+        g = GraphBuilder(self.opset, self.named)
+        graph_inputs = []
+        for name, t in self.inputs:
+            g.reserve(name)
+            spec = axes.get(name, {})
+            for ax in spec:
+                if not -t.ndim <= ax < max(t.ndim, 1):
+                    raise ValueError(f"onnx.export: dynamic axis {ax} is out of range for {name!r}")
+            spec = {ax % t.ndim: v for ax, v in spec.items()} if t.ndim else {}
+            g.bind(t, name, tuple(spec.get(i) for i in range(t.ndim)))
+            dims = [spec.get(i, n) for i, n in enumerate(t.shape)]
+            dt = onnx_dtype(t._data.dtype)
+            graph_inputs.append(helper.make_tensor_value_info(name, dt, dims))
+        for name, _ in self.outputs:
+            g.reserve(name)
+
+        for ev in self.events:
+            self._where = (*ev.module, ev.opdef.name)
+            g.state = ev.states
+            try:
+                names = _converters.convert(g, ev)
+            except DynamicUnsupported:
+                raise
+            except Unsupported as e:
+                self.fail(e)
+            for o, name in zip(ev.outputs, names):
+                dyn = g.dyn.get(name)
+                if dyn is None or len(dyn) != o._data.ndim:
+                    dyn = _default_dyn(g, ev, o._data)
+                g.bind(o, name, dyn)
+
+        self._where = ("", type(self.model).__name__, "output")
+        g.state = {}
+        graph_outputs = []
+        for name, o in self.outputs:
+            src = g.lookup(o)
+            if src is None:
+                try:
+                    src = g.value(o)  # an output that no op produced (e.g. a parameter)
+                except Unsupported as e:
+                    self.fail(e)
+            dyn = list(g.dyn.get(src, (None,) * o.ndim))
+            g.nodes.append(helper.make_node("Identity", [src], [name]))
+            user = axes.get(name)
+            if user is not None:
+                dyn = [None] * o.ndim
+                for ax, v in user.items():
+                    dyn[ax % max(o.ndim, 1)] = v
+            dims = [
+                n if d is None else (d if isinstance(d, str) and d != "?" else None)
+                for d, n in zip(dyn, o.shape)
+            ]
+            vi = helper.make_tensor_value_info(name, onnx_dtype(o._data.dtype), dims)
+            graph_outputs.append(vi)
+
+        # Constants a converter made but did not use (a zero initial state left out, say).
+        used = {i for n in g.nodes for i in n.input}
+        inits = [t for name, t in g.initializers.items() if name in used]
+        graph = helper.make_graph(
+            g.nodes,
+            getattr(self.model, "_get_name", lambda: type(self.model).__name__)(),
+            graph_inputs,
+            graph_outputs,
+            initializer=inits,
+        )
+        opsets = [helper.make_opsetid("", self.opset)]
+        return helper.make_model(
+            graph,
+            opset_imports=opsets,
+            producer_name="chainrule",
+            producer_version=_version(),
+            ir_version=helper.find_min_ir_version_for(opsets),
+        )
 
 
 def _raise_unsupported(e: Exception, op_name: str, module: tuple, opset: int) -> None:

@@ -20,7 +20,14 @@ import numpy as np
 from .._dtype import get_default_dtype
 from .._tensor import Tensor
 from ..ops._registry import _promote
-from ._graph import INT_MAX, INT_MIN, GraphBuilder, Unsupported, onnx_dtype
+from ._graph import (
+    INT_MAX,
+    INT_MIN,
+    DynamicUnsupported,
+    GraphBuilder,
+    Unsupported,
+    onnx_dtype,
+)
 
 __all__ = ["CONVERTERS", "convert"]
 
@@ -540,7 +547,7 @@ def reshape_plan(shape_in: tuple, dyn_in: tuple, shape_out: tuple) -> tuple[list
         m, prod, group = int(shape_out[j]), 1, []
         while prod < m:
             if not atoms:
-                raise Unsupported(f"reshape {tuple(shape_in)} -> {tuple(shape_out)}")
+                raise DynamicUnsupported(f"reshape {tuple(shape_in)} -> {tuple(shape_out)}")
             size, sym, src = atoms[0]
             if m % (prod * size) == 0:
                 group.append(atoms.pop(0))
@@ -550,8 +557,11 @@ def reshape_plan(shape_in: tuple, dyn_in: tuple, shape_out: tuple) -> tuple[list
                 group.append([piece, None, src])
                 atoms[0] = [size // piece, None, src]
                 prod = m
+            elif sym is None and len(atoms) > 1 and atoms[1][1] is None:
+                # fixed factors that straddle the boundary (2·6 → 3·4): merge and split again
+                atoms[:2] = [[size * atoms[1][0], None, src]]
             else:
-                raise Unsupported(
+                raise DynamicUnsupported(
                     f"reshape {tuple(shape_in)} -> {tuple(shape_out)} splits a dynamic axis"
                 )
         if any(a[1] is not None for a in group):
@@ -561,7 +571,7 @@ def reshape_plan(shape_in: tuple, dyn_in: tuple, shape_out: tuple) -> tuple[list
             plan.append(m)
             dyn_out.append(None)
     if any(a[1] is not None for a in atoms):
-        raise Unsupported(
+        raise DynamicUnsupported(
             f"reshape {tuple(shape_in)} -> {tuple(shape_out)} removes a dynamic axis (was the "
             f"example traced with a batch of 1? use a batch of 2 or more)"
         )
@@ -863,17 +873,17 @@ def _advanced(g: GraphBuilder, ev: Any, x: str, src: np.ndarray, items: list, dy
         raise Unsupported("indexing that mixes None with index arrays")
     items = items + [slice(None)] * (src.ndim - len(items))
     # Basic slices first (they keep their axes), leaving only the advanced items to resolve.
-    starts, ends, axes = [], [], []
+    starts, ends, axes, steps = [], [], [], []
     for ax, it in enumerate(items):
         if isinstance(it, slice) and it.indices(src.shape[ax]) != (0, src.shape[ax], 1):
-            if it.step not in (None, 1):
-                raise Unsupported("strided slices next to index arrays")
-            starts.append(0 if it.start is None else int(it.start))
-            ends.append(INT_MAX if it.stop is None else int(it.stop))
+            step = 1 if it.step is None else int(it.step)
+            starts.append(int(it.start) if it.start is not None else (0 if step > 0 else INT_MAX))
+            ends.append(int(it.stop) if it.stop is not None else (INT_MAX if step > 0 else INT_MIN))
             axes.append(ax)
+            steps.append(step)
             dyn[ax] = "?" if dyn[ax] is not None else None
     if axes:
-        x = g.slice(x, starts, ends, axes)
+        x = g.slice(x, starts, ends, axes, steps)
     adv = [ax for ax, it in enumerate(items) if not isinstance(it, slice)]
     arrays = [it for it in items if not isinstance(it, slice)]
     bools = [a for a in arrays if isinstance(a, np.ndarray) and a.dtype == np.bool_]
@@ -959,12 +969,69 @@ def _masked_fill(g: GraphBuilder, ev: Any) -> str:
 def _index_put(g: GraphBuilder, ev: Any) -> str:
     x, v = _inputs(g, ev)
     src = _arr(ev.inputs[0])
-    if any(d is not None for d in _dyn(g, x)):
-        raise Unsupported("writing into a slice of a tensor with a dynamic axis")
+    dyn = _dyn(g, x) or (None,) * src.ndim
+    if any(d is not None for d in dyn):
+        y = _index_put_masked(g, ev, x, v, src, list(dyn))
+        if y is None:
+            raise DynamicUnsupported("writing into a slice of a tensor with a dynamic axis")
+        return y
     grid = np.indices(src.shape)
     coords = np.stack([c[ev.params.get("index", ())] for c in grid], axis=-1).astype(np.int64)
     vals = g.node("Expand", [v, g.ints(coords.shape[:-1])])
     return g.node("ScatterND", [x, g.const(coords), vals])
+
+
+def _index_put_masked(
+    g: GraphBuilder, ev: Any, x: str, v: str, src: np.ndarray, dyn: list
+) -> str | None:
+    """``x[index] = v`` for basic slices that keep dynamic axes whole: Where(mask, v padded
+    to x's shape, x), with size 1 on the dynamic axes so they broadcast. None if not basic."""
+    index = ev.params.get("index", ())
+    items = list(index) if isinstance(index, tuple) else [index]
+    if any(_is_adv(i) or i is None or isinstance(i, bool) for i in items):
+        return None
+    if Ellipsis in items:
+        k = items.index(Ellipsis)
+        items[k : k + 1] = [slice(None)] * (src.ndim - len(items) + 1)
+    items += [slice(None)] * (src.ndim - len(items))
+    mask_shape, region, pads_lo, pads_hi, ints = [], [], [], [], []
+    for ax, (it, d) in enumerate(zip(items, dyn)):
+        n = src.shape[ax]
+        if isinstance(it, slice):
+            lo, hi, step = it.indices(n)
+            if step != 1:
+                return None
+            if d is not None:
+                if (lo, hi) != (0, n):
+                    return None
+                mask_shape.append(1)
+                region.append(slice(None))
+                pads_lo.append(0)
+                pads_hi.append(0)
+                continue
+            hi = max(hi, lo)
+        else:
+            if d is not None:
+                return None
+            lo = int(it) % n
+            hi = lo + 1
+            ints.append(ax)
+        mask_shape.append(n)
+        region.append(slice(lo, hi))
+        pads_lo.append(lo)
+        pads_hi.append(n - hi)
+    mask = np.zeros(mask_shape, dtype=bool)
+    mask[tuple(region)] = True
+    # v broadcast to the written region (dynamic axes 1), ints re-inserted, padded to x's shape
+    reg = [1 if d is not None else r.stop - r.start for r, d in zip(region, dyn)]
+    reg_sq = [n for ax, n in enumerate(reg) if ax not in ints]
+    vv = g.node("Expand", [v, g.ints(reg_sq)]) if reg_sq else v
+    if ints:
+        vv = g.unsqueeze(vv, ints)
+    vv = g.node("Expand", [vv, g.ints(reg)])
+    if any(pads_lo) or any(pads_hi):
+        vv = g.node("Pad", [vv, g.ints(pads_lo + pads_hi)])
+    return g.node("Where", [g.const(mask), vv, x])
 
 
 # ---------------------------------------------------------------- activations
@@ -1096,11 +1163,33 @@ def _adaptive_max_pool2d(g: GraphBuilder, ev: Any) -> list[str]:
     h, w = _arr(ev.inputs[0]).shape[-2:]
     oh, ow = ev.params.get("output_size", (1, 1))
     if h % oh or w % ow:
-        raise Unsupported(f"adaptive max pooling of {h}x{w} to {oh}x{ow} (uneven cells)")
+        return _adaptive_max_cells(g, x, h, w, oh, ow)
     kh, kw = h // oh, w // ow
     y, idx = g.node("MaxPool", [x], n_out=2, kernel_shape=[kh, kw], strides=[kh, kw])
     i = g.node("Mod", [idx, g.value(np.asarray(h * w, np.int64))], fmod=0)
     return [y, i]
+
+
+def _adaptive_max_cells(g: GraphBuilder, x: str, h: int, w: int, oh: int, ow: int) -> list[str]:
+    """Uneven adaptive max pooling: one ReduceMax / ArgMax per output cell (torch's cells)."""
+    rows_v, rows_i = [], []
+    for i in range(oh):
+        hs, he = (i * h) // oh, -(-((i + 1) * h) // oh)
+        vals, idxs = [], []
+        for j in range(ow):
+            ws, we = (j * w) // ow, -(-((j + 1) * w) // ow)
+            cell = g.slice(x, [hs, ws], [he, we], [2, 3])
+            flat = g.node("Reshape", [cell, g.ints([0, 0, -1])])
+            vals.append(g.unsqueeze(g.reduce("ReduceMax", flat, (2,), False), [2, 3]))
+            a = g.node("ArgMax", [flat], axis=2, keepdims=0)
+            cw = g.value(np.asarray(we - ws, np.int64))
+            row = g.node("Add", [g.node("Div", [a, cw]), g.value(np.asarray(hs, np.int64))])
+            col = g.node("Add", [g.node("Mod", [a, cw]), g.value(np.asarray(ws, np.int64))])
+            flat_i = g.node("Add", [g.node("Mul", [row, g.value(np.asarray(w, np.int64))]), col])
+            idxs.append(g.unsqueeze(flat_i, [2, 3]))
+        rows_v.append(g.node("Concat", vals, axis=3))
+        rows_i.append(g.node("Concat", idxs, axis=3))
+    return [g.node("Concat", rows_v, axis=2), g.node("Concat", rows_i, axis=2)]
 
 
 # ---------------------------------------------------------------- recurrent layers

@@ -19,7 +19,15 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .._tensor import Tensor
 
-__all__ = ["GraphBuilder", "Unsupported", "Untraced", "onnx_dtype", "INT_MAX", "INT_MIN"]
+__all__ = [
+    "GraphBuilder",
+    "Unsupported",
+    "DynamicUnsupported",
+    "Untraced",
+    "onnx_dtype",
+    "INT_MAX",
+    "INT_MIN",
+]
 
 INT_MAX = np.iinfo(np.int64).max
 INT_MIN = np.iinfo(np.int64).min
@@ -39,6 +47,10 @@ _DTYPES = {
 
 class Unsupported(Exception):
     """Raised by a converter for a case it cannot express; the exporter adds op and module."""
+
+
+class DynamicUnsupported(Unsupported):
+    """The op works with fixed shapes but cannot keep a dynamic axis dynamic."""
 
 
 class Untraced(Unsupported):
@@ -71,6 +83,9 @@ class GraphBuilder:
         self.dyn: dict[str, tuple] = {}
         self.by_tensor: dict[int, str] = {}
         self.by_array: dict[int, str] = {}
+        self.by_node: dict[tuple[int, int], str] = {}
+        self.versions: dict[int, int] = {}
+        self.state: dict[int, tuple] = {}  # id(tensor) -> (grad_fn, out_idx, version) when traced
         self.named = named_arrays  # id(Tensor) or id(ndarray) -> state_dict key
         self._keep: list[Any] = []
         self._used: set[str] = set()
@@ -98,15 +113,40 @@ class GraphBuilder:
         if isinstance(obj, Tensor):
             self.by_tensor[id(obj)] = name
             self.by_array[id(obj._data)] = name
+            grad_fn, out_idx, version = self._state(obj)
+            self.versions[id(obj)] = version
+            if grad_fn is not None:
+                # The graph position identifies a value even after in-place ops rewrote the
+                # tensor's storage (setitem keeps the array and moves the tensor to a new node).
+                self._keep.append(grad_fn)
+                self.by_node[(id(grad_fn), out_idx)] = name
         elif isinstance(obj, np.ndarray):
             self.by_array[id(obj)] = name
         self.dyn[name] = tuple(dyn)
 
+    def _state(self, t: Tensor) -> tuple:
+        """(grad_fn, output index, version) of ``t`` when the op being converted ran."""
+        state = self.state.get(id(t))
+        return state if state is not None else (t.grad_fn, t._out_idx, t._vc[0])
+
     def lookup(self, obj: Any) -> str | None:
         """The name of a traced value, or None."""
         if isinstance(obj, Tensor):
+            grad_fn, out_idx, version = self._state(obj)
+            if grad_fn is not None:
+                name = self.by_node.get((id(grad_fn), out_idx))
+                if name is not None:
+                    return name
             name = self.by_array.get(id(obj._data))
-            return name if name is not None else self.by_tensor.get(id(obj))
+            if name is None:
+                name = self.by_tensor.get(id(obj))
+            seen = self.versions.get(id(obj))
+            if name is not None and seen is not None and seen != version:
+                raise Unsupported(
+                    "an input was modified in place outside the recorded ops (an in-place op "
+                    "on a tensor that does not require grad)"
+                )
+            return name
         if isinstance(obj, np.ndarray):
             name = self.by_array.get(id(obj))
             return name if name is not None else self._view_of(obj)
@@ -134,10 +174,11 @@ class GraphBuilder:
         if name is not None:
             return name
         arr = obj._data if isinstance(obj, Tensor) else obj
-        if isinstance(obj, Tensor) and obj.grad_fn is not None:
+        if isinstance(obj, Tensor) and self._state(obj)[0] is not None:
             # Derived from the traced input by something the tracer did not see: exporting it
             # as a constant would silently freeze the example's values.
-            raise Untraced(getattr(obj.grad_fn.opdef, "name", obj.grad_fn.name()))
+            grad_fn = self._state(obj)[0]
+            raise Untraced(getattr(grad_fn.opdef, "name", grad_fn.name()))
         key = None
         if isinstance(obj, Tensor):
             key = self.named.get(id(obj)) or self.named.get(id(obj._data))

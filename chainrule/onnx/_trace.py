@@ -19,7 +19,7 @@ __all__ = ["Event", "Tracer", "tracing"]
 class Event:
     """One op call seen during the trace."""
 
-    __slots__ = ("opdef", "inputs", "params", "outputs", "module")
+    __slots__ = ("opdef", "inputs", "params", "outputs", "module", "states")
 
     def __init__(self, opdef: Any, inputs: tuple, params: dict, outputs: tuple, module: tuple):
         self.opdef = opdef
@@ -27,6 +27,14 @@ class Event:
         self.params = params
         self.outputs = outputs
         self.module = module  # (dotted path, class name) of the innermost running module
+        # Graph position and version of every tensor at this moment: in-place ops later in the
+        # forward pass (setitem, +=) move a tensor to a new node, and conversion runs afterwards.
+        Tensor = _registry._Tensor
+        self.states = {
+            id(t): (t.grad_fn, t._out_idx, t._vc[0])
+            for t in (*inputs, *outputs)
+            if isinstance(t, Tensor)
+        }
 
     def __repr__(self) -> str:
         return f"Event({self.opdef.name!r}, module={self.module[0]!r})"

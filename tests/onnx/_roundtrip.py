@@ -51,6 +51,9 @@ def roundtrip(
     every input). Returns the loaded ONNX model.
     """
     args = inputs if isinstance(inputs, tuple) else (inputs,)
+    call_kw: dict = {}
+    if args and isinstance(args[-1], dict):
+        args, call_kw = args[:-1], args[-1]
     path = tmp_path / "model.onnx"
     cr.onnx.export(model, inputs, path, **kwargs)
     proto = onnx.load(str(path))
@@ -62,9 +65,14 @@ def roundtrip(
         model.eval()
     for b in (None, *batches):
         feed = args if b is None else tuple(_resize(a, b, batch_axis, rng) for a in args)
+        kw = {
+            k: (v if b is None or not isinstance(v, cr.Tensor) else _resize(v, b, batch_axis, rng))
+            for k, v in call_kw.items()
+        }
         with cr.no_grad():
-            expected = _leaves(model(*feed))
-        got = sess.run(None, {n: a.numpy() for n, a in zip(names, feed)})
+            expected = _leaves(model(*feed, **kw))
+        tensors = list(feed) + [v for v in kw.values() if isinstance(v, cr.Tensor)]
+        got = sess.run(None, {n: a.numpy() for n, a in zip(names, tensors)})
         assert len(got) == len(expected)
         for e, o in zip(expected, got):
             assert o.shape == e.shape, (o.shape, e.shape)

@@ -242,3 +242,57 @@ def test_file_object(tmp_path) -> None:
     buf = io.BytesIO()
     cr.onnx.export(Fn(CASES["arith"]), X(2, 5), buf)
     onnx.checker.check_model(onnx.load_from_string(buf.getvalue()), full_check=True)
+
+
+def _setitem(m, x):
+    y = x * 1.0
+    y[:, 0] = 0.0
+    y[:, 2:4] = x[:, :2] * 3
+    y[..., -1] = m.offset[1]
+    return y
+
+
+def test_setitem_in_forward(tmp_path) -> None:
+    roundtrip(Fn(_setitem), X(3, 5), tmp_path)
+
+
+def test_setitem_with_index_arrays_exports_fixed_shapes(tmp_path) -> None:
+    def fn(m, x):
+        y = x * 1.0
+        y[:, [0, 3]] = 1.0
+        return y
+
+    roundtrip(Fn(fn), X(3, 5), tmp_path, batches=(), dynamic_axes={})
+
+
+def test_batch_dependent_reshape_falls_back_to_fixed_shapes(tmp_path) -> None:
+    model = Fn(lambda m, x: x.reshape(-1, 4) * 2)
+    with pytest.warns(UserWarning, match="batch axis cannot stay dynamic"):
+        cr.onnx.export(model, X(2, 6), tmp_path / "m.onnx")
+    import onnx
+
+    dims = onnx.load(str(tmp_path / "m.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [2, 6]
+    roundtrip(model, X(2, 6), tmp_path, batches=(), dynamic_axes={})
+
+
+def test_keyword_inputs(tmp_path) -> None:
+    class M(nn.Module):
+        def forward(self, x, scale=None, shift=1.0):
+            return x * scale + shift
+
+    proto = roundtrip(M(), (X(2, 3), {"scale": X(2, 3), "shift": 0.5}), tmp_path, batches=())
+    assert [i.name for i in proto.graph.input] == ["input", "scale"]
+
+
+def test_float64_model(tmp_path) -> None:
+    model = Fn(lambda m, x: (x @ m.weight).tanh().softmax(-1) + m.offset)
+    model.double()
+    roundtrip(model, X(3, 5).double(), tmp_path, rtol=1e-10, atol=1e-12)
+
+
+def test_int_and_bool_inputs(tmp_path) -> None:
+    model = Fn(lambda m, i, b: m.weight[i].sum(1) * b.float())
+    ids = cr.tensor(np.array([[0, 4], [2, 3], [1, 1]]))
+    mask = cr.tensor(np.array([[True, False, True, True, False]] * 3))
+    roundtrip(model, (ids, mask), tmp_path)
