@@ -20,7 +20,6 @@ from .reproducibility import (
     t_quantile,
 )
 from .saliency import (
-    IntegratedGradients,
     integrated_gradients,
     layer_attributions,
     plot_heatmap,
@@ -50,7 +49,6 @@ __all__ = [
     "t_quantile",
     "saliency",
     "integrated_gradients",
-    "IntegratedGradients",
     "layer_attributions",
     "plot_heatmap",
 ]

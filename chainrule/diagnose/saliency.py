@@ -16,7 +16,6 @@ from . import _plot
 __all__ = [
     "saliency",
     "integrated_gradients",
-    "IntegratedGradients",
     "layer_attributions",
     "plot_heatmap",
 ]
@@ -97,55 +96,68 @@ def saliency(model: Callable, x: Any, target: Any = None, *, abs: bool = True) -
     return Tensor(np.abs(g) if abs else g.copy())
 
 
-class IntegratedGradients:
-    """Integrated-gradients attributions and their completeness check.
+def _ig_class() -> type:
+    """Build the Tensor subclass lazily (keeps this module importable without the core)."""
+    from .._tensor import Tensor
 
-    Attributes: ``attributions`` (Tensor, shape of x); ``score_x`` and ``score_baseline`` (per
-    sample); ``delta`` = Σ attributions − (score_x − score_baseline) per sample; ``tolerance``;
-    ``complete`` (every |delta| within tolerance).
-    """
+    class IntegratedGradients(Tensor):
+        """Integrated-gradients attributions: a Tensor (shape of ``x``) plus the completeness
+        check, so ``ig.sum()``, ``ig.numpy()``, ``ig[0]`` work as on any tensor.
 
-    def __init__(
-        self,
-        attributions: Any,
-        score_x: np.ndarray,
-        score_baseline: np.ndarray,
-        steps: int,
-        rtol: float,
-        atol: float,
-    ) -> None:
-        self.attributions = attributions
-        self.score_x = score_x
-        self.score_baseline = score_baseline
-        n = score_x.shape[0]
-        self.delta = attributions._data.reshape(n, -1).sum(1) - (score_x - score_baseline)
-        self.steps = steps
-        self.tolerance = atol + rtol * np.abs(score_x - score_baseline)
-        self.complete = bool((np.abs(self.delta) <= self.tolerance).all())
+        Extra attributes: ``score_x`` and ``score_baseline`` (per sample); ``delta`` =
+        Σ attributions − (score_x − score_baseline) per sample; ``tolerance``; ``complete``
+        (every |delta| within tolerance); ``steps``; ``completeness()`` (the text report);
+        ``attributions`` (the plain Tensor).
+        """
 
-    def completeness(self) -> str:
-        """One line per sample: Σ attributions vs f(x) − f(baseline)."""
-        lines = []
-        total = self.attributions._data.reshape(len(self.delta), -1).sum(1)
-        for i, (t, fx, fb, d) in enumerate(
-            zip(total, self.score_x, self.score_baseline, self.delta)
-        ):
-            lines.append(
-                f"sample {i}: Σ attributions = {t:.6g}, f(x) − f(baseline) = {fx - fb:.6g} "
-                f"({fx:.6g} − {fb:.6g}), delta {d:.3g}"
-            )
-        verdict = "holds" if self.complete else "FAILS (raise steps)"
-        lines.append(f"completeness {verdict} with {self.steps} steps")
-        return "\n".join(lines)
+        def completeness(self) -> str:
+            """One line per sample: Σ attributions vs f(x) − f(baseline), then the verdict."""
+            lines = []
+            total = self._data.reshape(len(self.delta), -1).sum(1)
+            for i, (t, fx, fb, d) in enumerate(
+                zip(total, self.score_x, self.score_baseline, self.delta)
+            ):
+                lines.append(
+                    f"sample {i}: Σ attributions = {t:.6g}, f(x) − f(baseline) = {fx - fb:.6g} "
+                    f"({fx:.6g} − {fb:.6g}), delta {d:.3g}"
+                )
+            verdict = "holds" if self.complete else "FAILS (raise steps)"
+            lines.append(f"completeness {verdict} with {self.steps} steps")
+            return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.completeness()
+        @property
+        def attributions(self) -> Tensor:
+            return Tensor(self._data)
 
-    def __repr__(self) -> str:
-        return (
-            f"IntegratedGradients(shape={tuple(self.attributions.shape)}, "
-            f"complete={self.complete}, max|delta|={np.abs(self.delta).max():.3g})"
-        )
+    return IntegratedGradients
+
+
+_IG: Any = None
+
+
+def _make_ig(
+    attr: np.ndarray,
+    score_x: np.ndarray,
+    score_baseline: np.ndarray,
+    steps: int,
+    rtol: float,
+    atol: float,
+) -> Any:
+    global _IG
+    if _IG is None:
+        _IG = _ig_class()
+    from .._tensor import Tensor
+
+    out = _IG.__new__(_IG)
+    Tensor.__init__(out, attr)
+    n = score_x.shape[0]
+    out.score_x = score_x
+    out.score_baseline = score_baseline
+    out.delta = attr.reshape(n, -1).sum(1) - (score_x - score_baseline)
+    out.steps = steps
+    out.tolerance = atol + rtol * np.abs(score_x - score_baseline)
+    out.complete = bool((np.abs(out.delta) <= out.tolerance).all())
+    return out
 
 
 def _per_sample_scores(model: Callable, x: Any, target: Any) -> np.ndarray:
@@ -178,13 +190,14 @@ def integrated_gradients(
     *,
     rtol: float = 0.05,
     atol: float = 1e-4,
-) -> IntegratedGradients:
+) -> Any:
     """Integrated gradients (Sundararajan et al. 2017) with the completeness check reported.
 
     ``attr = (x − baseline) · ∫₀¹ ∂score/∂x (baseline + α(x − baseline)) dα``, the integral by
     the midpoint rule over ``steps`` points. Completeness — Σ attr = score(x) − score(baseline)
     — is checked per sample within ``atol + rtol·|score(x) − score(baseline)|`` and reported
-    (``.complete``, ``.delta``, ``str()``). ``baseline`` defaults to zeros. ``target`` as in
+    (``.complete``, ``.delta``, ``.completeness()``). The result is a Tensor of attributions
+    (shape of ``x``) carrying those attributes. ``baseline`` defaults to zeros. ``target`` as in
     ``saliency``; ``None`` picks the class predicted for ``x`` (fixed along the path).
     """
     from .._tensor import Tensor
@@ -213,10 +226,10 @@ def integrated_gradients(
         point = Tensor((b + alpha * diff).astype(x._data.dtype))
         g, _ = _grad_wrt_input(model, point, target)
         total += g
-    attr = Tensor((diff * total / steps).astype(x._data.dtype))
+    attr = (diff * total / steps).astype(x._data.dtype)
     fx = _per_sample_scores(model, x, target)
     fb = _per_sample_scores(model, Tensor(b), target)
-    return IntegratedGradients(attr, fx, fb, steps, rtol, atol)
+    return _make_ig(attr, fx, fb, steps, rtol, atol)
 
 
 def _per_sample_scores_raw(model: Callable, x: Any) -> np.ndarray:

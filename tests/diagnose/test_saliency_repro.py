@@ -44,16 +44,18 @@ def test_integrated_gradients_completeness() -> None:
     f = _model(rng.standard_normal((5, 3)), rng.standard_normal(3))
     x = cr.tensor(rng.standard_normal((3, 5)))
     ig = diagnose.integrated_gradients(f, x, target=2, steps=64)
-    assert ig.complete, str(ig)
+    assert ig.complete, ig.completeness()
     total = ig.attributions.numpy().sum(1)
     np.testing.assert_allclose(total, ig.score_x - ig.score_baseline, rtol=1e-3, atol=1e-4)
-    assert "completeness holds" in str(ig)
+    assert "completeness holds" in ig.completeness()
+    assert isinstance(ig, cr.Tensor) and ig.shape == x.shape
+    np.testing.assert_allclose(ig.sum(1).numpy(), total, rtol=1e-6)
     # linear model: IG is exact, attributions = x * w
     W = rng.standard_normal((5, 2))
     ig2 = diagnose.integrated_gradients(lambda t: t @ cr.tensor(W), x, target=0, steps=3)
     np.testing.assert_allclose(ig2.attributions.numpy(), x.numpy() * W[:, 0], rtol=1e-10)
     bad = diagnose.integrated_gradients(f, x * 30, target=2, steps=1, rtol=1e-6, atol=1e-9)
-    assert not bad.complete and "FAILS" in str(bad)
+    assert not bad.complete and "FAILS" in bad.completeness()
 
 
 def test_attribution_bad_input() -> None:
