@@ -215,3 +215,127 @@ def test_transformer_encoder_layer_norm_first_gelu(tmp_path) -> None:
 
 def test_bilinear_two_inputs(tmp_path) -> None:
     roundtrip(nn.Bilinear(3, 4, 2), (cr.randn(2, 3), cr.randn(2, 4)), tmp_path)
+
+
+def test_transformer_encoder_stack_with_padding_mask(tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+            self.enc = nn.TransformerEncoder(layer, num_layers=2)
+
+        def forward(self, x, pad):
+            return self.enc(x, src_key_padding_mask=pad)
+
+    pad = cr.tensor(np.array([[False, False, False, True, True], [False] * 5]))
+    roundtrip(M(), (cr.randn(2, 5, 8), pad), tmp_path, batches=())
+
+
+def test_transformer_decoder_layer(tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dec = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+
+        def forward(self, tgt, memory):
+            t = tgt.shape[1]
+            causal = cr.triu(cr.full((t, t), float("-inf")), diagonal=1)
+            return self.dec(tgt, memory, tgt_mask=causal)
+
+    roundtrip(M(), (cr.randn(2, 4, 8), cr.randn(2, 6, 8)), tmp_path, batches=(3,))
+
+
+def test_cnn_dynamic_spatial_size(tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.gn = nn.GroupNorm(2, 4)
+            self.gap = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            h = F.relu(self.gn(self.conv(x)))
+            return self.fc(self.gap(h).view(h.size(0), -1)), h.flatten(2).mean(-1)
+
+    model = M()
+    x = cr.randn(2, 3, 6, 5)
+    dyn = {"input": {0: "batch", 2: "height", 3: "width"}}
+    roundtrip(model, x, tmp_path, dynamic_axes=dyn)
+    # other spatial sizes run too
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    x2 = cr.randn(3, 3, 9, 4)
+    got = sess.run(None, {"input": x2.numpy()})
+    with cr.no_grad():
+        want = model(x2)
+    for g_, w_ in zip(got, want):
+        np.testing.assert_allclose(g_, w_.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(2, 2), (3, 2)])
+def test_adaptive_max_pool(size, tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.AdaptiveMaxPool2d(size, return_indices=True)
+
+        def forward(self, x):
+            v, i = self.pool(x)
+            return v, i
+
+    roundtrip(M(), cr.randn(2, 3, 6, 4), tmp_path)
+
+
+def test_max_pool_indices(tmp_path) -> None:
+    roundtrip(nn.MaxPool2d(2, return_indices=True), cr.randn(2, 3, 6, 4), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda: nn.CrossEntropyLoss(),
+        lambda: nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=1),
+        lambda: nn.CrossEntropyLoss(weight=cr.rand(4) + 0.5, reduction="sum"),
+        lambda: nn.NLLLoss(reduction="none"),
+    ],
+)
+def test_classification_loss(loss, tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5, 4)
+            self.loss = loss()
+
+        def forward(self, x, t):
+            z = self.fc(x)
+            if isinstance(self.loss, nn.NLLLoss):
+                z = F.log_softmax(z, 1)
+            return self.loss(z, t)
+
+    t = cr.tensor(np.array([0, 3, 1, 2]))
+    roundtrip(M(), (cr.randn(4, 5), t), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCEWithLogitsLoss", "BCELoss", "KLDivLoss"],
+)
+def test_regression_losses(loss, tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5, 3)
+            kw = {"reduction": "batchmean"} if loss == "KLDivLoss" else {}
+            self.loss = getattr(nn, loss)(**kw)
+
+        def forward(self, x, t):
+            z = self.fc(x)
+            if loss == "BCELoss":
+                return self.loss(z.sigmoid(), t.sigmoid())
+            if loss == "KLDivLoss":
+                return self.loss(F.log_softmax(z, 1), F.softmax(t, 1))
+            return self.loss(z, t)
+
+    roundtrip(M(), (cr.randn(4, 5), cr.randn(4, 3)), tmp_path)
