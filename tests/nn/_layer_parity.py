@@ -37,9 +37,11 @@ def compare_layer(
     dtype: str = "float64",
     call: Callable | None = None,
     grad_inputs: bool = True,
+    const: tuple[int, ...] = (),
 ) -> None:
     """Build (chainrule, torch) layers with ``make(lib)``, load torch's weights, run both on the
-    same inputs, and compare every output and every gradient."""
+    same inputs, and compare every output and every gradient. Inputs whose index is in
+    ``const`` (masks) never require grad."""
     rtol, atol = TOL[dtype]
     t_mod = make(torch.nn)
     c_mod = make(cr.nn)
@@ -47,16 +49,16 @@ def compare_layer(
     getattr(c_mod, "double" if dtype == "float64" else "float")()
     copy_weights(c_mod, t_mod)
     t_in = [
-        torch.tensor(a.astype(dtype), requires_grad=grad_inputs and a.dtype.kind == "f")
+        torch.tensor(a.astype(dtype), requires_grad=grad_inputs and i not in const)
         if isinstance(a, np.ndarray) and a.dtype.kind == "f"
         else (torch.tensor(a) if isinstance(a, np.ndarray) else a)
-        for a in inputs
+        for i, a in enumerate(inputs)
     ]
     c_in = [
-        cr.tensor(a.astype(dtype), requires_grad=grad_inputs and a.dtype.kind == "f")
+        cr.tensor(a.astype(dtype), requires_grad=grad_inputs and i not in const)
         if isinstance(a, np.ndarray) and a.dtype.kind == "f"
         else (cr.tensor(a) if isinstance(a, np.ndarray) else a)
-        for a in inputs
+        for i, a in enumerate(inputs)
     ]
     call = call or (lambda m, *xs: m(*xs))
     t_out = _flat(call(t_mod, *t_in))
