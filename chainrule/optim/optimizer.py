@@ -13,6 +13,7 @@ step notices (``p._data is not view``) and rebuilds the buffers, keeping the sta
 from __future__ import annotations
 
 import sys
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +62,7 @@ class _Bucket:
         "scratch",
         "scratch_views",
         "uniform",
+        "ready",
     )
 
     def __init__(self, params: list[Tensor], dtype: np.dtype) -> None:
@@ -89,6 +91,7 @@ class _Bucket:
         tv2 = self._views(self.scratch[1])
         self.scratch_views = list(zip(tv, tv2, strict=True))
         self.uniform = True
+        self.ready: tuple[str, ...] | None = None  # state keys created for every parameter
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         return [flat[s].reshape(sh) for s, sh in zip(self.slices, self.shapes, strict=True)]
@@ -184,6 +187,13 @@ class Optimizer:
                     f"parameter {name}"
                 )
             param_group.setdefault(name, default)
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this "
+                "will cause an error; see github.com/pytorch/pytorch/issues/40967 for more "
+                "information",
+                stacklevel=3,
+            )
         seen: set[int] = set()
         for group in self.param_groups:
             seen.update(id(p) for p in group["params"])
@@ -335,17 +345,20 @@ class Optimizer:
         state = self.state
         if len(have) == len(params) and (b.uniform or self._is_uniform(b)):
             b.uniform = True
-            st0 = state.get(params[0])
-            first = not st0 or any(k not in st0 for k in keys)
-            views = {k: b.state_key(k, self._fill(group, k)) for k in keys}
-            if (keys or self._has_step) and (first or (self._has_step and "step" not in st0)):
-                for i, p in enumerate(params):
-                    st = state[p]
-                    for k in keys:
-                        if k not in st:
-                            st[k] = _make(views[k][i])
-                    if self._has_step and "step" not in st:
-                        st["step"] = _make(b.steps[i : i + 1].reshape(()))
+            first = False
+            if b.ready != keys:  # first full step with these settings: create the state
+                st0 = state.get(params[0])
+                first = not st0 or any(k not in st0 for k in keys)
+                views = {k: b.state_key(k, self._fill(group, k)) for k in keys}
+                if (keys or self._has_step) and (first or (self._has_step and "step" not in st0)):
+                    for i, p in enumerate(params):
+                        st = state[p]
+                        for k in keys:
+                            if k not in st:
+                                st[k] = _make(views[k][i])
+                        if self._has_step and "step" not in st:
+                            st["step"] = _make(b.steps[i : i + 1].reshape(()))
+                b.ready = keys
             b.steps += 1
             gflat = b.gflat
             if group.get("maximize", False):

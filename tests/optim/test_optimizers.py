@@ -513,3 +513,9 @@ def test_lbfgs_state_dict_into_torch_and_back():
         topt.step(tcl)
     np.testing.assert_allclose(tx2.detach().numpy(), tx.detach().numpy(), rtol=1e-9)
     np.testing.assert_allclose(cx2.detach().numpy(), tx.detach().numpy(), rtol=1e-9)
+
+
+def test_duplicate_parameter_warns_like_torch():
+    p = cr.tensor(INIT[0], requires_grad=True)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        optim.SGD([p, p], lr=0.1)
