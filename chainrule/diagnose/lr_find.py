@@ -36,6 +36,16 @@ class LRFinderResult:
         self.diverged = diverged
         self.suggestion, self.min_lr = _suggest(lrs, losses)
 
+    @property
+    def suggested_lr(self) -> float:
+        """Alias of ``suggestion``."""
+        return self.suggestion
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """``{"lr": [...], "loss": [...]}`` (torch-lr-finder's layout)."""
+        return {"lr": list(self.lrs), "loss": list(self.losses)}
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         return {

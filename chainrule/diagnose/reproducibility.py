@@ -237,6 +237,29 @@ class MultiSeedResult:
         """name → {n, mean, std, ci_low, ci_high, min, max}."""
         return {k: _summary(v, self.confidence) for k, v in self.metrics.items()}
 
+    def _pick(self, key: str) -> Any:
+        summ = self.summary()
+        if len(summ) == 1:
+            return next(iter(summ.values()))[key]
+        return {k: v[key] for k, v in summ.items()}
+
+    @property
+    def mean(self) -> Any:
+        """Mean over seeds: a float when there is one metric, else {metric: mean}."""
+        return self._pick("mean")
+
+    @property
+    def std(self) -> Any:
+        """Sample standard deviation (ddof=1); a float or {metric: std} like ``mean``."""
+        return self._pick("std")
+
+    @property
+    def interval(self) -> Any:
+        """The confidence interval (low, high); a tuple or {metric: (low, high)}."""
+        summ = self.summary()
+        iv = {k: (v["ci_low"], v["ci_high"]) for k, v in summ.items()}
+        return next(iter(iv.values())) if len(iv) == 1 else iv
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data: seeds, per-seed metrics, curves and the summary."""
         return {

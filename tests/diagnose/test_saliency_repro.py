@@ -128,6 +128,10 @@ def test_multi_seed_statistics_known_function() -> None:
     assert summ["ci_low"] == pytest.approx(2.5 - half, rel=1e-5)
     assert summ["ci_high"] == pytest.approx(2.5 + half, rel=1e-5)
     assert res.metrics["loss"] == [1.0, 0.5, 1 / 3, 0.25]
+    assert res.mean["acc"] == 2.5 and res.interval["acc"] == (summ["ci_low"], summ["ci_high"])
+    single = diagnose.multi_seed(lambda s: float(s), [2, 4])
+    assert single.mean == 3.0 and single.std == pytest.approx(np.sqrt(2))
+    assert single.interval[0] == pytest.approx(3 - 12.7062 * np.sqrt(2) / np.sqrt(2), rel=1e-4)
     assert "95% CI" in res.table() and "| seed |" in res.to_markdown()
     # the training function sees each seed after seed_everything
     draws = diagnose.multi_seed(lambda s: float(cr.rand(1).item()), [5, 5]).metrics["metric"]
