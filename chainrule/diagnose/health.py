@@ -497,9 +497,11 @@ def health(
     if not layers_p:
         raise ValueError("health: the model has no parameters that require grad")
     saved_grads = {id(p): p.grad for _, _, ps in layers_p for _, p in ps}
-    for _, _, ps in layers_p:
-        for _, p in ps:
-            p.grad = None
+
+    def restore_grads() -> None:
+        for _, _, ps in layers_p:
+            for _, p in ps:
+                p.grad = saved_grads[id(p)]
 
     rec = _Recorder(model)
     func_acts: dict[int, tuple[str, float | None, float | None]] = {}
@@ -517,8 +519,15 @@ def health(
     try:
         with autograd.enable_grad():
             out = model(x)
-            loss = loss_fn(out, y)
-            loss.backward()
+            loss = loss_fn(out, y)  # a shape mismatch raises here, before any state changes
+            for _, _, ps in layers_p:
+                for _, p in ps:
+                    p.grad = None
+            try:
+                loss.backward()
+            except BaseException:
+                restore_grads()
+                raise
     finally:
         engine.remove_observer(observer)
         rec.remove()
@@ -581,9 +590,7 @@ def health(
         for r in plist:
             if r.param_norm:
                 r.update_ratio = lr * (r.grad_norm or 0.0) / r.param_norm
-    for _, _, ps in layers_p:
-        for _, p in ps:
-            p.grad = saved_grads[id(p)]
+    restore_grads()
     all_rows = [rows[n] for n in order] + [r for n, r in rows.items() if n not in order]
     verdicts = _analyse(all_rows, thr, lossv, global_norm, effective_lr)
     return HealthReport(all_rows, verdicts, lossv, global_norm)

@@ -106,6 +106,12 @@ def test_health_restores_grads_and_bad_input() -> None:
         p.grad = None
     diagnose.health(model, (cr.randn(5, 4), cr.randn(5, 2)), MSELoss())
     assert all(p.grad is None for p in model.parameters())
+    x = cr.randn(5, 4)
+    MSELoss()(model(x), cr.randn(5, 2)).backward()
+    g0 = model[0].weight.grad.numpy().copy()
+    with pytest.raises(RuntimeError):  # the loss's own shape error, grads left alone
+        diagnose.health(model, (x, cr.randn(3, 2)), MSELoss())
+    assert np.array_equal(model[0].weight.grad.numpy(), g0)
     with pytest.raises(TypeError, match="pair"):
         diagnose.health(model, cr.randn(5, 4), MSELoss())
     with pytest.raises(KeyError, match="unknown thresholds"):
