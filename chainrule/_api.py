@@ -1010,8 +1010,18 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims from ``source`` to ``destination``."""
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
-    perm = np.moveaxis(np.arange(input.ndim), src, dst)
-    return S.permute(input, dims=tuple(int(p) for p in perm))
+    # dims[k] = the input dim that lands at output position k (np.moveaxis on a 1-D arange
+    # of axes treats the axes as data and fails for ndim > 1)
+    nd = input.ndim
+    src_n = [_dim(s, nd, "movedim") for s in src]
+    dst_n = [_dim(d, nd, "movedim") for d in dst]
+    rest = [d for d in range(nd) if d not in src_n]
+    dims = [None] * nd
+    for s, d in zip(src_n, dst_n):
+        dims[d] = s
+    it = iter(rest)
+    dims = [next(it) if d is None else d for d in dims]
+    return S.permute(input, dims=tuple(dims))
 
 
 def expand(input: Tensor, *sizes: Any) -> Tensor:
