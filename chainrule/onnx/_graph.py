@@ -90,6 +90,8 @@ class GraphBuilder:
         self._keep: list[Any] = []
         self._used: set[str] = set()
         self._n = 0
+        self._keys = set(named_arrays.values())  # fresh names never take a state_dict key
+        self._key_names: dict[str, str] = {}
 
     # ------------------------------------------------------------ names
 
@@ -98,7 +100,7 @@ class GraphBuilder:
         while True:
             self._n += 1
             name = f"{hint}_{self._n}"
-            if name not in self._used:
+            if name not in self._used and name not in self._keys:
                 self._used.add(name)
                 return name
 
@@ -185,13 +187,16 @@ class GraphBuilder:
         elif isinstance(obj, np.ndarray):
             key = self.named.get(id(obj))
         if key is not None and (dtype is None or np.dtype(dtype) == arr.dtype):
-            if key not in self.initializers:
-                self.initializers[key] = numpy_helper.from_array(np.asarray(arr), key)
-                self.reserve(key)
-                self.dyn[key] = (None,) * np.ndim(arr)
+            name = self._key_names.get(key)
+            if name is None:
+                name = key if key not in self._used else self.fresh(key)  # an input's name
+                self.initializers[name] = numpy_helper.from_array(np.asarray(arr), name)
+                self.reserve(name)
+                self.dyn[name] = (None,) * np.ndim(arr)
+                self._key_names[key] = name
             self._keep.append(obj)
-            self.by_array[id(arr)] = key
-            return key
+            self.by_array[id(arr)] = name
+            return name
         if dtype is not None:
             arr = np.asarray(arr, dtype=dtype)
         elif not isinstance(arr, np.ndarray):

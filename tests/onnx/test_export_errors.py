@@ -167,3 +167,17 @@ def test_outputs_match_after_error(tmp_path, monkeypatch) -> None:
     assert model.training and all(m.training for m in model.modules())
     x = cr.randn(2, 3)
     np.testing.assert_allclose(model(x).numpy(), (x.numpy() * 2) % 1.5, rtol=1e-6)
+
+
+def test_lstm_projection_is_reported(tmp_path) -> None:
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.LSTM(4, 6, proj_size=3, batch_first=True)
+
+        def forward(self, x):
+            return self.encoder(x)[0]
+
+    with pytest.raises(UnsupportedOperatorError, match="'lstm_layer'.*'encoder' \\(LSTM\\).*proj"):
+        cr.onnx.export(Net(), cr.randn(2, 5, 4), tmp_path / "m.onnx")
+    _no_partial(tmp_path)

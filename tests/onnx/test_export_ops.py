@@ -296,3 +296,32 @@ def test_int_and_bool_inputs(tmp_path) -> None:
     ids = cr.tensor(np.array([[0, 4], [2, 3], [1, 1]]))
     mask = cr.tensor(np.array([[True, False, True, True, False]] * 3))
     roundtrip(model, (ids, mask), tmp_path)
+
+
+def test_input_named_like_a_parameter(tmp_path) -> None:
+    model = Fn(lambda m, x: x @ m.weight + m.offset)
+    roundtrip(model, X(2, 5), tmp_path, input_names=["weight"], output_names=["offset"])
+
+
+@pytest.mark.parametrize("opset", [18, 19, 20, 21])
+def test_newer_opsets(opset: int, tmp_path) -> None:
+    def fn(m, x):
+        h = nn.functional.gelu(x @ m.weight) + nn.functional.gelu(x, approximate="tanh")
+        h = nn.functional.layer_norm(h, (5,)) + x.var(1, keepdim=True) + x.amax(1, keepdim=True)
+        return h.reshape(x.shape[0], 5, 1).flatten(1).log_softmax(-1) + x.norm(dim=1)[:, None]
+
+    import onnxruntime
+
+    if opset > 21 and onnxruntime.__version__ < "1.20":  # pragma: no cover
+        pytest.skip("old onnxruntime")
+    roundtrip(Fn(fn), X(3, 5), tmp_path, opset_version=opset)
+
+
+def test_plain_function_model(tmp_path) -> None:
+    roundtrip(lambda x: (x * 2).relu().sum(1), X(3, 4), tmp_path)
+
+
+def test_output_is_input_and_parameter(tmp_path) -> None:
+    model = Fn(lambda m, x: (x, m.weight, x * 2, x))
+    proto = roundtrip(model, X(2, 5), tmp_path)
+    assert len(proto.graph.output) == 4
