@@ -1,6 +1,15 @@
 """Backprop you can see: gradcheck, gradient health, NaN origin, explain, saliency, reproducibility.
 
-Everything here is NumPy + chainrule; plots import matplotlib lazily (the ``plot`` extra).
+- ``gradcheck(fn_or_model, inputs)``: float64 central differences vs the analytic gradient.
+- ``health(model, (x, y), loss_fn)`` / ``GradientHealthMonitor``: per-layer verdicts (vanishing,
+  exploding, dead units, saturated, update too large/small, healthy) with evidence and advice.
+- ``detect_anomaly()``: the first NaN/Inf names the op, the user's line and the input statistics.
+- ``explain(model, x, y, loss_fn, optimizer)``: one training step as the chain rule, with numbers.
+- ``saliency``, ``integrated_gradients``, ``layer_attributions``, ``plot_heatmap``.
+- ``seed_everything``, ``deterministic()``, ``multi_seed``; ``lr_find``; ``write_report`` (HTML).
+
+Everything here is NumPy + chainrule; plots import matplotlib lazily (the ``plot`` extra) and
+``deterministic()`` uses threadpoolctl when installed (the ``repro`` extra).
 """
 
 from __future__ import annotations

@@ -129,6 +129,22 @@ class HealthReport:
             "timeline": list(self.timeline),
         }
 
+    def save(self, path: Any) -> None:
+        """Write ``to_dict()`` as JSON (``health.json`` in a run directory feeds the report)."""
+        import json
+        from pathlib import Path
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and not math.isfinite(v):
+                return str(v)  # JSON has no nan/inf
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [clean(x) for x in v]
+            return v
+
+        Path(path).write_text(json.dumps(clean(self.to_dict()), indent=1))
+
     def table(self) -> str:
         """Per-layer measurements as a text table."""
         cols = [

@@ -119,6 +119,15 @@ def test_report_from_run_dir(tmp_path: Path) -> None:
     assert "No confusion matrix" in text  # toy task: model cannot be rebuilt, says why
 
 
+def test_report_reads_saved_health_json(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    _write_run(run)
+    model, data, mon = _monitor_and_model()
+    mon.report().save(run / "health.json")
+    text = diagnose.report(run, images="svg").read_text()
+    assert "gradient-health timeline" in text and "Verdicts" in text
+
+
 def test_report_trainer_calling_convention(tmp_path: Path) -> None:
     class H:
         def to_dict(self):
