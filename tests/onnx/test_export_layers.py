@@ -185,3 +185,42 @@ def test_functional_activations_extremes(tmp_path) -> None:
 
     x = cr.tensor(np.array([[-100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0]], np.float32))
     roundtrip(M(), x, tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_functional_pad_modes(mode: str, tmp_path) -> None:
+    class M(nn.Module):
+        def forward(self, x):
+            y = F.pad(x, (2, 1, 1, 2), mode=mode)
+            return y, F.pad(x[:, 0], (1, 2), mode=mode)
+
+    roundtrip(M(), cr.randn(2, 3, 4, 5), tmp_path)
+
+
+def test_negative_padding_crops(tmp_path) -> None:
+    class M(nn.Module):
+        def forward(self, x):
+            return F.pad(x, (-1, 2, 1, -2), value=0.25)
+
+    roundtrip(M(), cr.randn(2, 3, 6, 5), tmp_path)
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("ceil_mode", [True, False])
+def test_avg_pool_padding_rules(ceil_mode: bool, count_include_pad: bool, tmp_path) -> None:
+    pool = nn.AvgPool2d(
+        3, stride=2, padding=1, ceil_mode=ceil_mode, count_include_pad=count_include_pad
+    )
+    roundtrip(pool, cr.randn(2, 3, 8, 7), tmp_path)
+
+
+def test_rms_norm(tmp_path) -> None:
+    roundtrip(nn.RMSNorm(6), cr.randn(2, 4, 6), tmp_path)
+
+
+def test_functional_dropout_in_training_call_is_identity(tmp_path) -> None:
+    class M(nn.Module):
+        def forward(self, x):
+            return F.dropout(x, 0.5, training=True) * 0 + x
+
+    roundtrip(M(), cr.randn(2, 3), tmp_path)
