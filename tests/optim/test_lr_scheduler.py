@@ -56,6 +56,17 @@ SCHEDULERS = [
     ("OneCycleLR", dict(max_lr=[1.0, 2.0], total_steps=101, anneal_strategy="linear")),
     ("OneCycleLR", dict(max_lr=0.5, epochs=10, steps_per_epoch=10, three_phase=True)),
     ("OneCycleLR", dict(max_lr=0.5, total_steps=100, cycle_momentum=False, pct_start=0.5)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=10)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=5, T_mult=2, eta_min=0.01)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=7)),
+    (
+        "CyclicLR",
+        dict(base_lr=0.01, max_lr=0.1, step_size_up=5, step_size_down=9, mode="triangular2"),
+    ),
+    (
+        "CyclicLR",
+        dict(base_lr=[0.01, 0.02], max_lr=0.1, step_size_up=6, mode="exp_range", gamma=0.97),
+    ),
 ]
 
 
