@@ -98,19 +98,27 @@ def export(
 
     Args:
         model: a ``chainrule.nn.Module`` (or any callable built from chainrule ops).
-        example_input: a Tensor, or a tuple of Tensors passed as positional arguments.
+        example_input: a Tensor, or a tuple of Tensors passed as positional arguments; a
+            trailing dict holds keyword arguments (its tensors become inputs named by key).
         path: file path (written atomically) or a writable binary file object.
         input_names / output_names: graph value names (default ``input``/``output``, or
             ``input_0``, ``input_1`` … when there are several).
         dynamic_axes: ``{name: {axis: axis_name}}`` or ``{name: [axis, …]}`` as in PyTorch.
             ``None`` makes axis 0 (the batch) of every input dynamic; sizes of other values that
-            follow from it (outputs, reshapes) stay dynamic too.
+            follow from it (outputs, reshapes) stay dynamic too. If the model's code fixes the
+            batch size (a reshape that splits it, say), a warning says so and the shapes are
+            exported fixed; ``{}`` asks for fixed shapes.
+
+    Tracing records what one forward pass did: Python control flow and sizes read with
+    ``.item()`` / ``.numpy()`` are frozen at their example values, as in ``torch.jit.trace``.
         opset_version: the ONNX opset to target (17 or newer).
 
     Raises:
         ImportError: the ``onnx`` extra is missing (``pip install chainrule[onnx]``).
         UnsupportedOperatorError: an op has no ONNX mapping; names the op and the module
             (by its path in the model) that called it. No file is written.
+        ValueError: a bad ``opset_version`` or ``dynamic_axes`` entry.
+        The model's own error (wrong input shape …) propagates unchanged, with no file.
 
     Example:
         >>> chainrule.onnx.export(model, chainrule.randn(1, 4), "model.onnx")  # doctest: +SKIP
