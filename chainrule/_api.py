@@ -93,7 +93,7 @@ def _check_cpu(device: Any) -> None:
 
 def _operand(x: Any) -> Any:
     """Python numbers stay weak scalars; arrays and lists become tensors."""
-    if isinstance(x, Tensor | int | float | _bool):
+    if type(x) is Tensor or isinstance(x, Tensor | int | float | _bool):
         return x
     if isinstance(x, np.generic):
         return x.item()
@@ -335,10 +335,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input − alpha · other``."""
-    if _any(
-        isinstance(v, _bool) or (isinstance(v, Tensor) and v.dtype is _dtype.bool)
-        for v in (input, other)
-    ):
+    if _is_bool(input) or _is_bool(other):
         raise RuntimeError(
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
             "trying to invert a mask, use the `~` or `logical_not()` operator instead."
@@ -380,6 +377,10 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
 
 
 divide = true_divide = div
+
+
+def _is_bool(x: Any) -> bool:
+    return x is True or x is False or (isinstance(x, Tensor) and x._data.dtype.kind == "b")
 
 
 def _is_integral(x: Any) -> bool:

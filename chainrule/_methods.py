@@ -9,6 +9,7 @@ import numpy as np
 from . import _api
 from ._random import rng
 from ._tensor import Tensor, as_array
+from .autograd.grad_mode import state
 
 # Methods that are exactly the function with ``self`` first.
 _SAME = [
@@ -267,6 +268,51 @@ _INPLACE = {
 }
 for _name, _fn in _INPLACE.items():
     setattr(Tensor, _name, _make_inplace(_fn, _name))
+
+
+def _fast_arith_inplace(ufunc: Any, slow: Any, name: str) -> Any:
+    """``add_``/``sub_``/``mul_``/``div_`` straight into the array when nothing is recorded.
+
+    Optimizer steps and ``with no_grad(): p -= lr * p.grad`` are all this case, so it skips
+    the out-of-place op + copy. Anything unusual (a graph to record, other dtypes or shapes,
+    extra arguments) takes the general path, which also raises torch's errors.
+    """
+
+    def method(self: Tensor, other: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if not args and not (
+            state.enabled
+            and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        ):
+            alpha = kwargs.get("alpha", 1) if kwargs else 1
+            o = other._data if isinstance(other, Tensor) else other
+            data = self._data
+            if (len(kwargs) <= 1 and (not kwargs or "alpha" in kwargs)) and (
+                (type(o) is np.ndarray and o.dtype.kind == "f" and data.dtype.kind == "f")
+                or (type(o) is float and data.dtype.kind == "f")
+            ):
+                if alpha != 1:
+                    o = o * alpha
+                try:
+                    ufunc(data, o, out=data, casting="same_kind")
+                except (ValueError, TypeError):
+                    pass  # shape/dtype trouble: the general path raises torch's error
+                else:
+                    self._vc[0] += 1
+                    return self
+        return slow(self, other, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = slow.__doc__
+    return method
+
+
+for _name, _uf in (
+    ("add_", np.add),
+    ("sub_", np.subtract),
+    ("mul_", np.multiply),
+    ("div_", np.true_divide),
+):
+    setattr(Tensor, _name, _fast_arith_inplace(_uf, getattr(Tensor, _name), _name))
 
 Tensor.__iadd__ = Tensor.add_  # type: ignore[attr-defined]
 Tensor.__isub__ = Tensor.sub_  # type: ignore[attr-defined]

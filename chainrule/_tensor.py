@@ -655,6 +655,8 @@ def _index(key: Any, t: Tensor) -> Any:
 def _index_item(k: Any) -> Any:
     if k is None or k is Ellipsis or isinstance(k, slice):
         if isinstance(k, slice):
+            if _plain(k.start) and _plain(k.stop) and _plain(k.step):
+                return k
             return slice(*(_slice_int(v) for v in (k.start, k.stop, k.step)))
         return k
     if isinstance(k, builtins.bool):
@@ -681,6 +683,10 @@ def _index_item(k: Any) -> Any:
     return arr.astype(np.intp, copy=False)
 
 
+def _plain(v: Any) -> builtins.bool:
+    return v is None or type(v) is builtins.int
+
+
 def _slice_int(v: Any) -> Any:
     if v is None:
         return None
@@ -691,10 +697,16 @@ def _slice_int(v: Any) -> Any:
     return v
 
 
-def _registry_getitem(t: Tensor, index: Any) -> Tensor:
-    from .ops.indexing import getitem
+_getitem_op: Any = None
 
-    return getitem(t, index=index)
+
+def _registry_getitem(t: Tensor, index: Any) -> Tensor:
+    global _getitem_op
+    if _getitem_op is None:  # imported on first use: ops.indexing imports this module
+        from .ops.indexing import getitem
+
+        _getitem_op = getitem
+    return _getitem_op(t, index=index)
 
 
 def _to_array(data: Any, default_float: Any = None) -> np.ndarray:

@@ -18,6 +18,8 @@ def matmul(a, b):
     out = np.matmul(a, b)
 
     def vjp(g, needs):
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the shape bookkeeping
+            return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         # ȳ in the shape of a2 @ b2 (1-D operands were promoted to matrices)
