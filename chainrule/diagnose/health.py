@@ -685,6 +685,8 @@ class GradientHealthMonitor:
         self._pending: dict[str, Any] | None = None
         self._n = 0
         self._layers: list = []
+        self._last_step = -1
+        self._fw_at_last = 0
         if attach:
             self.attach()
 
@@ -704,7 +706,12 @@ class GradientHealthMonitor:
             return False
         from ..autograd.grad_mode import state
 
-        return state.enabled and (rec.forwards - 1) % self.every == 0
+        if not state.enabled:
+            return False
+        # The step this forward belongs to: the last step seen in on_backward plus the training
+        # forwards since (self-correcting at every on_backward call).
+        est = self._last_step + (rec.forwards - self._fw_at_last)
+        return est % self.every == 0
 
     def observe(self, state: Any) -> None:
         """Callback adapter: ``on_backward(state.model, state.step, state.batch_loss)``.
@@ -734,6 +741,8 @@ class GradientHealthMonitor:
         model = model if model is not None else self.model
         step = self._n if step is None else int(step)
         self._n += 1
+        self._last_step = step
+        self._fw_at_last = self._rec.forwards if self._rec is not None else 0
         if self._pending is not None and self._before is not None:
             # on_step() was not called: spread the change since the last sample over the steps.
             self.on_step(model, step, _steps=max(1, step - self._pending["step"]))

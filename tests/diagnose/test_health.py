@@ -193,3 +193,23 @@ def test_healthy_cnn_on_digits_has_no_warnings() -> None:
     assert single.healthy, str(single)
     conv = next(r for r in single.layers if r.name == "0")
     assert conv.kind == "Conv2d" and conv.update_ratio is not None and conv.grad_flow > 1e-3
+
+
+def test_monitor_measures_activations_only_on_sampled_steps() -> None:
+    model = mlp([4, 8, 2], ReLU)
+    mon = diagnose.GradientHealthMonitor(model, every=3)
+    x, y = cr.randn(8, 4), cr.randn(8, 2)
+    measured = []
+    for step in range(7):
+        mon._rec.stats.clear()
+        loss = MSELoss()(model(x), y)
+        measured.append(bool(mon._rec.stats))
+        with cr.no_grad():
+            model(x)  # evaluation forwards are not training steps
+        model.zero_grad()
+        loss.backward()
+        mon.on_backward(model, step, loss)
+        mon.on_step(model, step)
+    assert measured == [True, False, False, True, False, False, True]
+    assert [t["step"] for t in mon.timeline] == [0, 3, 6]
+    assert "activations" in mon.timeline[-1] and "1" in mon.timeline[-1]["activations"]
