@@ -200,6 +200,10 @@ class HealthReport:
         return [r.name for r in rows], [r.grad_norm or 0.0 for r in rows]
 
 
+def _layers_recv(names: list[str]) -> str:
+    return f"layer {names[0]} receives" if len(names) == 1 else f"layers {_span(names)} receive"
+
+
 def _f(v: float | None) -> str:
     return "" if v is None else f"{v:.3g}"
 
@@ -347,9 +351,7 @@ def _analyse(
     big = [n for n, f in flows if math.isfinite(f) and f > thr["exploding_ratio"]]
     if big:
         worst = max(f for n, f in flows if n in big)
-        reasons.append(
-            f"layers {_span(big)} receive up to {worst:.3g}× the output layer's gradient"
-        )
+        reasons.append(f"{_layers_recv(big)} up to {worst:.3g}× the output layer's gradient")
     if reasons:
         verdicts.append(
             Verdict(
@@ -371,7 +373,7 @@ def _analyse(
             Verdict(
                 "vanishing",
                 small,
-                f"layers {_span(small)} receive < {thr['vanishing_ratio']:.0e} of the output "
+                f"{_layers_recv(small)} < {thr['vanishing_ratio']:.0e} of the output "
                 f"layer's gradient (smallest: {worst:.3g}×)",
                 "use ReLU/GELU with He (kaiming) init instead of sigmoid/tanh, add normalisation "
                 "(BatchNorm/LayerNorm) or residual connections, or make the network shallower",

@@ -213,3 +213,13 @@ def test_monitor_measures_activations_only_on_sampled_steps() -> None:
     assert measured == [True, False, False, True, False, False, True]
     assert [t["step"] for t in mon.timeline] == [0, 3, 6]
     assert "activations" in mon.timeline[-1] and "1" in mon.timeline[-1]["activations"]
+
+
+def test_single_batch_exploding_from_large_init() -> None:
+    model = Sequential(*[Linear(16, 16) for _ in range(10)], Linear(16, 1))
+    with cr.no_grad():
+        for layer in list(model)[:-1]:
+            layer.weight.mul_(6.0)
+    rep = diagnose.health(model, (cr.randn(8, 16), cr.randn(8, 1)), MSELoss())
+    assert rep.kinds == ["exploding"], str(rep)
+    assert "clip" in rep.verdicts[0].advice and "layer 0 receives" in rep.verdicts[0].evidence
