@@ -132,12 +132,14 @@ def fit(
         val_loader = _setup.as_loader(val_data, batch_size, shuffle=False, generator=None,
                                       float_dtype=float_dtype)  # fmt: skip
     if distributed:
-        # The MPI data-parallel helpers (chainrule.distributed): shard the data per rank and
-        # average gradients across ranks in the after-backward position of the loop below.
-        from chainrule.distributed import _fit_hooks
+        # Data-parallel over MPI (see _distributed.py): each process trains on its share of
+        # the data; a first callback averages gradients across processes before each step.
+        from . import _distributed
 
-        model, train_loader, callbacks = _fit_hooks.setup(model, train_loader, callbacks)
-        state.model, state.callbacks = model, callbacks
+        train_loader, callbacks = _distributed.setup(
+            train_loader, callbacks, shuffle, state.shuffle_seed
+        )
+        state.callbacks = callbacks
     if resume is not None:
         _setup.resume(state, resume)
     state.num_batches = _setup.num_batches(train_loader)
