@@ -24,16 +24,30 @@ def _F() -> Any:
     return functional
 
 
-def _mask_to_float(mask: Any, dtype: np.dtype, name: str) -> np.ndarray | None:
-    """Bool masks (True = masked out) become 0/−inf; float masks are added as they are."""
+def _mask_to_float(mask: Any, dtype: np.dtype, name: str) -> Any:
+    """Bool masks (True = masked out) become 0/−inf; float masks are added as they are.
+
+    A Tensor mask is converted with tensor ops (an input of the model stays an input of an
+    exported ONNX graph instead of being frozen at its example value).
+    """
     if mask is None:
         return None
-    m = as_array(mask)
-    if m.dtype == np.bool_:
-        return np.where(m, -np.inf, 0.0).astype(dtype)
-    if m.dtype.kind != "f":
+    if not isinstance(mask, Tensor):
+        m = as_array(mask)
+        if m.dtype == np.bool_:
+            return np.where(m, -np.inf, 0.0).astype(dtype)
+        if m.dtype.kind != "f":
+            raise AssertionError(f"only bool and floating types of {name} are supported")
+        return m.astype(dtype, copy=False)
+    from .. import _api
+
+    if mask._data.dtype == np.bool_:
+        out = _api.where(mask, float("-inf"), 0.0)
+    elif mask._data.dtype.kind != "f":
         raise AssertionError(f"only bool and floating types of {name} are supported")
-    return m.astype(dtype, copy=False)
+    else:
+        out = mask
+    return out if out._data.dtype == dtype else out.to(_api._dtype.from_numpy_dtype(dtype))
 
 
 def multi_head_attention_forward(

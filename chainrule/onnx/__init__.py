@@ -325,13 +325,15 @@ def _default_dyn(g: Any, ev: Any, out: np.ndarray) -> tuple:
     from .._tensor import Tensor
 
     dyn: list = [None] * out.ndim
-    for x in ev.inputs:
+    # array settings (where's condition, masks) broadcast with the inputs too
+    params = [p for p in ev.params.values() if isinstance(p, np.ndarray)]
+    for x in (*ev.inputs, *params):
         if not isinstance(x, Tensor | np.ndarray):
             continue
         name = g.lookup(x)
         if name is None:
             continue
-        shape = x.shape
+        shape = tuple(x.shape)
         d = g.dyn.get(name, ())
         for k in range(1, min(len(shape), out.ndim) + 1):
             if k <= len(d) and d[-k] is not None and shape[-k] == out.shape[-k]:

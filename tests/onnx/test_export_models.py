@@ -339,3 +339,30 @@ def test_regression_losses(loss, tmp_path) -> None:
             return self.loss(z, t)
 
     roundtrip(M(), (cr.randn(4, 5), cr.randn(4, 3)), tmp_path)
+
+
+def test_multihead_attention_variants(tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(8, 2, kdim=6, vdim=4, batch_first=True)
+
+        def forward(self, q, k, v, pad):
+            out, w = self.mha(q, k, v, key_padding_mask=pad, average_attn_weights=False)
+            return out, w
+
+    pad = cr.tensor(np.array([[False, False, True], [False, False, False]]))
+    args = (cr.randn(2, 5, 8), cr.randn(2, 3, 6), cr.randn(2, 3, 4), pad)
+    roundtrip(M(), args, tmp_path, batches=(3,))
+
+
+def test_full_transformer(tmp_path) -> None:
+    model = nn.Transformer(
+        d_model=8,
+        nhead=2,
+        num_encoder_layers=1,
+        num_decoder_layers=1,
+        dim_feedforward=16,
+        batch_first=True,
+    )
+    roundtrip(model, (cr.randn(2, 5, 8), cr.randn(2, 4, 8)), tmp_path, batches=(3,))
