@@ -310,8 +310,8 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > λ``, else 0."""
-    keep = np.abs(input._data) > lambd
-    return input * _make(keep.astype(input._data.dtype))
+    # the mask is built with tensor ops so that a traced (ONNX-exported) graph recomputes it
+    return input * (_api.abs(input) > lambd).to(input.dtype)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
