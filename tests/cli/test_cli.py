@@ -128,3 +128,15 @@ def test_report_writes_html_for_a_run(trained):
     assert result.returncode == 0, result.stderr
     text = (trained / "r.html").read_text()
     assert text.lstrip().lower().startswith("<!doctype html") and "history" in text.lower()
+
+
+def test_shakespeare_train_and_generate(tmp_path):
+    result = run("train", "--task", "shakespeare", "--epochs", "1", "--limit", "32",
+                 "--seq-len", "16", "--out", str(tmp_path), "--no-plot")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "perplexity" in result.stdout
+    result = run("predict", str(tmp_path / "checkpoint.safetensors"), "--task", "shakespeare",
+                 "--prompt", "To be", "--length", "12")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = result.stdout[:-1]  # print adds one newline; generated text may hold more
+    assert text.startswith("To be") and len(text) == len("To be") + 12
