@@ -321,7 +321,7 @@ def _from_4d(y: Tensor, shape: tuple, nd: int) -> Tensor:
     return y if len(shape) == 4 else y.squeeze(0)
 
 
-def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, nd, name):
+def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, nd, name, with_indices=True):
     kernel = _tuple(kernel_size, nd, "kernel_size")
     stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, nd)
     padding = _tuple(padding, nd, "padding")
@@ -335,10 +335,18 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, nd, name):
             (0, padding[0]),
             (1, dilation[0]),
         )
-    y, idx = _pool.max_pool2d(
-        x4, kernel=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+    outs = _pool.max_pool2d(
+        x4,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        with_indices=with_indices,
     )
-    return _from_4d(y, shape, nd), _from_4d(idx, shape, nd)
+    if not with_indices:
+        return _from_4d(outs[0], shape, nd), None
+    return _from_4d(outs[0], shape, nd), _from_4d(outs[1], shape, nd)
 
 
 def max_pool2d_with_indices(
@@ -364,7 +372,9 @@ def max_pool2d(
     return_indices: bool = False,
 ) -> Any:
     """2-D max pooling (torch's ``F.max_pool2d``); ``stride`` defaults to ``kernel_size``."""
-    y, idx = max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    y, idx = _max_pool(
+        input, kernel_size, stride, padding, dilation, ceil_mode, 2, "max_pool2d", return_indices
+    )
     return (y, idx) if return_indices else y
 
 
@@ -391,7 +401,9 @@ def max_pool1d(
     return_indices: bool = False,
 ) -> Any:
     """1-D max pooling (torch's ``F.max_pool1d``)."""
-    y, idx = max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    y, idx = _max_pool(
+        input, kernel_size, stride, padding, dilation, ceil_mode, 1, "max_pool1d", return_indices
+    )
     return (y, idx) if return_indices else y
 
 

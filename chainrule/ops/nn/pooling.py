@@ -46,14 +46,15 @@ def _padded_nhwc(x, kernel, stride, padding, dilation, out_hw, fill):
     return xp
 
 
-def _windows(xp, kernel, stride, dilation, out_hw):
-    """Read-only view (N, Ho, Wo, kh, kw, C) of the pooling windows of NHWC ``xp``."""
+def _windows(xp, kernel, stride, dilation, out_hw, writeable=False):
+    """View (N, Ho, Wo, kh, kw, C) of the pooling windows of NHWC ``xp`` (read-only unless
+    asked: overlapping windows alias the same memory)."""
     s0, s1, s2, s3 = xp.strides
     return as_strided(
         xp,
         (xp.shape[0], out_hw[0], out_hw[1], kernel[0], kernel[1], xp.shape[3]),
         (s0, stride[0] * s1, stride[1] * s2, dilation[0] * s1, dilation[1] * s2, s3),
-        writeable=False,
+        writeable=writeable,
     )
 
 
@@ -78,44 +79,78 @@ def _scatter_windows(buf, parts, kernel, stride, dilation, out_hw):
     onnx="MaxPool",
     backward_name="MaxPool2DWithIndicesBackward0",
 )
-def max_pool2d(x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), ceil_mode=False):
-    """Max pooling of NCHW ``x``; returns (values, flat indices into H·W) like torch.
+def max_pool2d(
+    x,
+    kernel=(2, 2),
+    stride=(2, 2),
+    padding=(0, 0),
+    dilation=(1, 1),
+    ceil_mode=False,
+    with_indices=True,
+):
+    """Max pooling of NCHW ``x``; returns (values, flat indices into H·W) like torch, or
+    (values,) when ``with_indices`` is False (the index arithmetic is skipped).
 
     Ties go to the first maximum in window order and NaN counts as the maximum (torch's rule).
+    The max is a running ``np.maximum`` over the kh·kw strided window views (no window copy);
+    the argmax is found by comparing each view with the max, last offset first, so the first
+    maximum wins.
     """
     n, c, h, w = x.shape
     kh, kw = kernel
+    k_all = kh * kw
     ho = pool_out_size(h, kh, stride[0], padding[0], dilation[0], ceil_mode)
     wo = pool_out_size(w, kw, stride[1], padding[1], dilation[1], ceil_mode)
     out_hw = (ho, wo)
     xp = _padded_nhwc(x, kernel, stride, padding, dilation, out_hw, -np.inf)
     win = _windows(xp, kernel, stride, dilation, out_hw)
-    if kh * kw == 1:
-        arg = np.zeros((n, ho, wo, c), dtype=np.intp)
-        y = np.array(win[:, :, :, 0, 0])
-    else:
-        flat = win.reshape(n, ho, wo, kh * kw, c)
-        arg = np.argmax(flat, axis=3)
-        y = np.take_along_axis(flat, arg[:, :, :, None, :], axis=3)[:, :, :, 0, :]
-    # torch's indices: position in the unpadded input plane, h * W + w.
-    ki, kj = np.divmod(arg, kw)
-    hh = (np.arange(ho) * stride[0] - padding[0])[None, :, None, None] + ki * dilation[0]
-    ww = (np.arange(wo) * stride[1] - padding[1])[None, None, :, None] + kj * dilation[1]
-    indices = (hh * w + ww).astype(np.int64).transpose(0, 3, 1, 2)
+    views = [win[:, :, :, i, j] for i in range(kh) for j in range(kw)]
+    y = np.array(views[0])
+    for v in views[1:]:
+        np.maximum(y, v, out=y)
+    arg = np.full(y.shape, k_all - 1, dtype=np.int16 if k_all < 32000 else np.int64)
+    has_nan = bool(np.isnan(y).any()) if y.dtype.kind == "f" else False
+    eq = np.empty(y.shape, dtype=bool)
+    for k in range(k_all - 2, -1, -1):
+        np.equal(views[k], y, out=eq)
+        if has_nan:
+            eq |= np.isnan(views[k])
+        np.copyto(arg, k, where=eq)
     xshape = x.shape
     padded = xp.shape
+    overlap = stride[0] < dilation[0] * (kh - 1) + 1 or stride[1] < dilation[1] * (kw - 1) + 1
 
     def vjp(gs, needs):
-        g = gs[0].transpose(0, 2, 3, 1)
+        g = (gs[0] if isinstance(gs, tuple) else gs).transpose(0, 2, 3, 1)
         dxp = np.zeros(padded, dtype=g.dtype)
-        _scatter_windows(
-            dxp, lambda i, j: np.where(arg == i * kw + j, g, 0.0), kernel, stride, dilation, out_hw
-        )
+        if not overlap:
+            # windows are disjoint: write ȳ·[arg == k] straight into each window offset
+            dwin = _windows(dxp, kernel, stride, dilation, out_hw, writeable=True)
+            for i in range(kh):
+                for j in range(kw):
+                    np.multiply(g, arg == i * kw + j, out=dwin[:, :, :, i, j])
+        else:
+            _scatter_windows(
+                dxp,
+                lambda i, j: np.where(arg == i * kw + j, g, 0.0),
+                kernel,
+                stride,
+                dilation,
+                out_hw,
+            )
         ph, pw = padding
         gx = dxp[:, ph : ph + xshape[2], pw : pw + xshape[3]].transpose(0, 3, 1, 2)
         return (gx,)
 
-    return (y.transpose(0, 3, 1, 2), indices), vjp
+    y = y.transpose(0, 3, 1, 2)
+    if not with_indices:
+        return (y,), vjp
+    # torch's indices: position in the unpadded input plane, h * W + w.
+    ki, kj = np.divmod(arg.astype(np.int64), kw)
+    hh = (np.arange(ho) * stride[0] - padding[0])[None, :, None, None] + ki * dilation[0]
+    ww = (np.arange(wo) * stride[1] - padding[1])[None, None, :, None] + kj * dilation[1]
+    indices = (hh * w + ww).transpose(0, 3, 1, 2)
+    return (y, indices), vjp
 
 
 def _avg_divisor(n, k, s, p, out, count_include_pad):
