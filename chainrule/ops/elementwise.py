@@ -189,7 +189,8 @@ def sigmoid(x):
 @op("relu", formula="x̄ = ȳ · [x > 0]", onnx="Relu")
 def relu(x):
     # NOTE: relu'(0) = 0, as in PyTorch.
-    y = np.maximum(x, 0)
+    # why: a Python float 0.0 is ~2x cheaper for NumPy than int 0 on float arrays
+    y = np.maximum(x, 0.0) if x.dtype.kind == "f" else np.maximum(x, 0)
 
     def vjp(g, needs):
         return (g * (y > 0),)
