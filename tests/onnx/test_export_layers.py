@@ -123,6 +123,19 @@ LAYERS: dict[str, tuple[Callable[[], nn.Module], Callable[[], cr.Tensor]]] = {
     "GroupNorm": (lambda: nn.GroupNorm(2, 6), lambda: cr.randn(2, 6, 4, 3)),
     "GroupNorm_noaffine": (lambda: nn.GroupNorm(3, 6, affine=False), lambda: cr.randn(2, 6, 5)),
     "Embedding": (lambda: nn.Embedding(10, 4), lambda: _ids(10, 2, 5)),
+    "BatchNorm3d": (
+        lambda: _warm_bn(nn.BatchNorm3d(2), (4, 2, 3, 3, 3)),
+        lambda: cr.randn(2, 2, 3, 3, 3),
+    ),
+    "ConvTranspose1d": (
+        lambda: nn.ConvTranspose1d(3, 4, 3, stride=2, padding=1, output_padding=1),
+        lambda: cr.randn(2, 3, 6),
+    ),
+    "AdaptiveAvgPool1d": (lambda: nn.AdaptiveAvgPool1d(3), lambda: cr.randn(2, 3, 7)),
+    "AdaptiveMaxPool1d": (lambda: nn.AdaptiveMaxPool1d(3), lambda: cr.randn(2, 3, 7)),
+    "Dropout1d": (lambda: nn.Dropout1d(0.5), lambda: cr.randn(2, 3, 4)),
+    "Dropout2d": (lambda: nn.Dropout2d(0.5), lambda: cr.randn(2, 3, 4, 4)),
+    "AlphaDropout": (lambda: nn.AlphaDropout(0.5), lambda: cr.randn(2, 3)),
     "Embedding_padding": (lambda: nn.Embedding(10, 4, padding_idx=0), lambda: _ids(10, 3)),
 }
 
@@ -154,6 +167,8 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "PReLU_channels": lambda: nn.PReLU(5),
     "Threshold": lambda: nn.Threshold(0.1, -2.0),
     "GLU": lambda: nn.GLU(),
+    "Hardshrink": lambda: nn.Hardshrink(0.7),
+    "Softshrink": lambda: nn.Softshrink(0.7),
 }
 
 
