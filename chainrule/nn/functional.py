@@ -22,6 +22,7 @@ from ..ops.nn import linear as _L
 from ..ops.nn import loss as _Lo
 from ..ops.nn import misc as _M
 from ..ops.nn import norm as _N
+from ._functional_attention import multi_head_attention_forward as multi_head_attention_forward  # noqa: E402,E501
 
 # --- convolution, pooling, padding, attention, recurrent (nn part 2: _functional_conv.py) ---
 from ._functional_conv import adaptive_avg_pool1d as adaptive_avg_pool1d  # noqa: E402
@@ -44,7 +45,6 @@ from ._functional_conv import max_pool2d_with_indices as max_pool2d_with_indices
 from ._functional_conv import pad as pad  # noqa: E402
 from ._functional_conv import scaled_dot_product_attention as scaled_dot_product_attention  # noqa: E402,E501
 from ._functional_conv import unfold as unfold  # noqa: E402
-from ._functional_attention import multi_head_attention_forward as multi_head_attention_forward  # noqa: E402,E501
 
 # --- end nn part 2 ---
 
