@@ -1111,7 +1111,8 @@ def _max_pool2d(g: GraphBuilder, ev: Any) -> list[str]:
     h, w = _arr(ev.inputs[0]).shape[-2:]
     # ONNX counts the index over the whole NCHW tensor; torch counts within each H·W plane.
     i = g.node("Mod", [idx, g.value(np.asarray(h * w, np.int64))], fmod=0)
-    return [y, i]
+    # the op has no indices output unless they were asked for (with_indices=False)
+    return [y, i] if p.get("with_indices", True) else [y]
 
 
 @converter("avg_pool2d")
