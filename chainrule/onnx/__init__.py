@@ -90,6 +90,7 @@ def export(
     output_names: Sequence[str] | None = None,
     dynamic_axes: Mapping[str, Any] | None = None,
     opset_version: int = DEFAULT_OPSET,
+    verify: bool = False,
 ) -> None:
     """Write ``model`` as an ONNX file that onnxruntime runs with the same outputs.
 
@@ -112,6 +113,9 @@ def export(
     Tracing records what one forward pass did: Python control flow and sizes read with
     ``.item()`` / ``.numpy()`` are frozen at their example values, as in ``torch.jit.trace``.
         opset_version: the ONNX opset to target (17 or newer).
+        verify: run the graph in onnxruntime on the example input and on the example with its
+            batch reversed, compare with the model, and raise before writing on a mismatch
+            (which means the forward pass computed something outside chainrule's ops).
 
     Raises:
         ImportError: the ``onnx`` extra is missing (``pip install chainrule[onnx]``).
@@ -210,7 +214,55 @@ def export(
         )
         model_proto = build.run({})
     onnx.checker.check_model(model_proto, full_check=True)
-    _write_atomic(model_proto.SerializeToString(), path)
+    data = model_proto.SerializeToString()
+    if verify:
+        _verify(data, model, args, kwargs, [n for n, _ in inputs], len(outputs))
+    _write_atomic(data, path)
+
+
+def _verify(data: bytes, model: Any, args: tuple, kwargs: dict, names: list, n_out: int) -> None:
+    """Compare onnxruntime with the model on the example and on a batch-reversed example."""
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise ImportError(
+            "onnx.export(verify=True) needs onnxruntime: pip install chainrule[onnx]"
+        ) from e
+    from .._tensor import Tensor, _make
+    from ..autograd.grad_mode import no_grad
+    from ._trace import flatten_outputs
+
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+    def flip(t: Any) -> Any:
+        return _make(np.ascontiguousarray(t._data[::-1])) if isinstance(t, Tensor) and t.ndim else t
+
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+    try:
+        if hasattr(model, "eval"):
+            model.eval()
+        for variant in (lambda t: t, flip):
+            a = tuple(variant(x) for x in args)
+            kw = {k: variant(v) for k, v in kwargs.items()}
+            with no_grad():
+                want = flatten_outputs(model(*a, **kw), lambda o: isinstance(o, Tensor))
+            feeds = [x for x in (*a, *kw.values()) if isinstance(x, Tensor)]
+            got = sess.run(None, {n: x._data for n, x in zip(names, feeds)})
+            for k, (w, o) in enumerate(zip(want, got[:n_out])):
+                w = w._data
+                ok = w.shape == o.shape and np.allclose(o, w, rtol=1e-3, atol=1e-4, equal_nan=True)
+                if not ok:
+                    where = "a reordered batch" if variant is flip else "the example"
+                    diff = np.max(np.abs(o - w)) if o.shape == w.shape else "shape"
+                    raise OnnxExporterError(
+                        f"onnx.export(verify=True): output {k} of the ONNX graph differs from "
+                        f"the model's on {where} (max abs difference {diff}): the forward pass "
+                        f"computes something outside chainrule's ops (NumPy, .item(), "
+                        f"data-dependent control flow), which the graph froze"
+                    )
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 class _Build:
