@@ -93,12 +93,17 @@ def cross_entropy(
 
     def vjp(g, needs):
         gl = _grad_scale(g, reduction, out_shape, denom).reshape(-1, 1)
+        p = np.exp(logp)
+        if eps == 0.0:
+            # c has one nonzero per row (w_t at the target), so Σ c = w_t: no dense c needed
+            gz = p * w_t[:, None]
+            gz[rows, t_safe] -= w_t
+            gz *= gl
+            return (_classes_back(gz, shape),)
         coef = np.zeros_like(z)
         coef[rows, t_safe] = (1.0 - eps) * w_t
-        if eps > 0.0:
-            wvec = weight if weight is not None else 1.0
-            coef += (eps / n_cls) * wvec * keep[:, None]
-        p = np.exp(logp)
+        wvec = weight if weight is not None else 1.0
+        coef += (eps / n_cls) * wvec * keep[:, None]
         gz = (p * coef.sum(axis=1, keepdims=True) - coef) * gl
         return (_classes_back(gz, shape),)
 
