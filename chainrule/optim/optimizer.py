@@ -12,6 +12,7 @@ step notices (``p._data is not view``) and rebuilds the buffers, keeping the sta
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections import defaultdict
@@ -110,6 +111,25 @@ class _Bucket:
         self.gviews = self._views(self.gflat)
         for p, gv in zip(self.params, self.gviews, strict=True):
             p._grad_buf = gv
+
+
+# Buckets with at least this many elements update in two threads (below it the hand-off costs
+# more than it saves).
+_PARALLEL_MIN = 1 << 17
+_POOL: dict[int, Any] = {}  # pid -> pool: a forked child (DataLoader worker) makes its own
+
+
+def _pool() -> Any:
+    """A one-worker thread pool (the caller's thread does the other half), or None on 1 CPU."""
+    pid = os.getpid()
+    if pid not in _POOL:
+        if (os.cpu_count() or 1) < 2:
+            _POOL[pid] = None
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL[pid] = ThreadPoolExecutor(1, thread_name_prefix="chainrule-optim")
+    return _POOL[pid]
 
 
 class _Stale(Exception):
@@ -363,15 +383,39 @@ class Optimizer:
             gflat = b.gflat
             if group.get("maximize", False):
                 gflat = np.negative(gflat)
-            self._update(
-                group,
-                [b.flat],
-                [gflat],
-                {k: [b.sflat[k]] for k in keys},
-                [float(b.steps[0])],
-                first,
-                [b.scratch],
-            )
+            step = [float(b.steps[0])]
+            n = b.flat.size
+            pool = _pool() if n >= _PARALLEL_MIN else None
+            if pool is None:
+                self._update(
+                    group,
+                    [b.flat],
+                    [gflat],
+                    {k: [b.sflat[k]] for k in keys},
+                    step,
+                    first,
+                    [b.scratch],
+                )
+                return
+            # Large buckets: the update is elementwise, so the two halves run in two threads
+            # (NumPy releases the GIL in its loops); the result is bit-identical.
+            h = (n // 2) & ~63
+            halves = [slice(0, h), slice(h, n)]
+            jobs = [
+                (
+                    group,
+                    [b.flat[sl]],
+                    [gflat[sl]],
+                    {k: [b.sflat[k][sl]] for k in keys},
+                    step,
+                    first,
+                    [(b.scratch[0][sl], b.scratch[1][sl])],
+                )
+                for sl in halves
+            ]
+            fut = pool.submit(self._update, *jobs[1])
+            self._update(*jobs[0])
+            fut.result()
             return
         # Some parameters have no gradient or are at different steps: per parameter, same math.
         b.uniform = False

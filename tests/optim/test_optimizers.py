@@ -519,3 +519,28 @@ def test_duplicate_parameter_warns_like_torch():
     p = cr.tensor(INIT[0], requires_grad=True)
     with pytest.warns(UserWarning, match="duplicate parameters"):
         optim.SGD([p, p], lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [
+        ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.1)),
+        ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+        ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ],
+)
+def test_large_bucket_two_thread_path_matches_torch(name, kw):
+    # 400·400 + 7 elements: above the size where the update is split across two threads.
+    rng = np.random.default_rng(5)
+    init = [rng.standard_normal((400, 400)), rng.standard_normal(7)]
+    out = []
+    for lib, mod in ((torch, torch.optim), (cr, optim)):
+        ps = [lib.tensor(a, requires_grad=True) for a in init]
+        opt = getattr(mod, name)(ps, **kw)
+        for _ in range(10):
+            opt.zero_grad()
+            sum(((p - 0.5) ** 2).sum() + (p**4).sum() * 0.01 for p in ps).backward()
+            opt.step()
+        out.append([p.detach().numpy().copy() for p in ps])
+    for x, y in zip(out[0], out[1], strict=True):
+        np.testing.assert_allclose(y, x, rtol=1e-10, atol=1e-12)
