@@ -8,6 +8,7 @@ line per epoch is written instead. ``fit(..., progress=False)`` turns both off.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -58,8 +59,14 @@ class ProgressBar(Callback):
     def _use_bar(self) -> bool:
         if self.mode != "auto":
             return self.mode == "bar"
-        isatty = getattr(self._stream(), "isatty", None)
-        return bool(isatty and isatty())
+        stream = self._stream()
+        isatty = getattr(stream, "isatty", None)
+        if not (isatty and isatty()):
+            return False
+        try:  # a terminal that reports zero columns would show an empty bar
+            return os.get_terminal_size(stream.fileno()).columns > 0
+        except (OSError, ValueError, AttributeError):
+            return True
 
     def on_epoch_start(self, state: FitState) -> None:
         if not self._use_bar():
@@ -86,12 +93,13 @@ class ProgressBar(Callback):
             self._bar.set_postfix_str(f"loss {state.running_loss:.4f}", refresh=False)
 
     def on_epoch_end(self, state: FitState) -> None:
-        text = format_logs(state.logs)
         if self._bar is not None:
-            self._bar.set_postfix_str(text, refresh=False)
+            # The bar keeps its rate and time; the full numbers follow on their own line,
+            # where a narrow terminal cannot truncate them.
+            self._bar.set_postfix_str(f"loss {state.running_loss:.4f}", refresh=False)
             self._bar.close()
             self._bar = None
-            return
+        text = format_logs(state.logs)
         print(f"epoch {state.epoch}/{state.epochs}: {text}", file=self._stream(), flush=True)
 
     def on_fit_end(self, state: FitState) -> None:
