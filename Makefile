@@ -11,7 +11,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test,dev,onnx,plot]'
+	$(PY) -m pip install --quiet -e '.[test,dev,onnx,plot,mpi]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -221,18 +221,12 @@ class BatchSampler(Sampler):
 
 
 def _dist_default(name: str) -> int:
-    try:
-        from .. import distributed as dist
+    # The process group's world size/rank; before init_process_group, the MPI launcher's
+    # (mpirun's environment); a process started without mpirun is a world of one (size 1, rank 0).
+    from .. import distributed as dist
 
-        if dist.is_initialized():
-            return int(dist.get_world_size() if name == "num_replicas" else dist.get_rank())
-    except (ImportError, AttributeError):
-        pass
-    raise RuntimeError(
-        "Default process group has not been initialized, please make sure to call "
-        "init_process_group (chainrule.distributed), or pass num_replicas= and rank= "
-        f"to DistributedSampler (missing: {name})."
-    )
+    size, rank = dist.default_world()
+    return size if name == "num_replicas" else rank
 
 
 class DistributedSampler(Sampler):

@@ -20,7 +20,7 @@ from .modules import Sequential as Sequential
 from .parameter import Buffer as Buffer
 from .parameter import Parameter as Parameter
 
-_SUBMODULES = {"functional", "init", "utils", "parameter", "modules"}
+_SUBMODULES = {"functional", "init", "utils", "parameter", "modules", "parallel"}
 
 __all__ = [
     "Module",

@@ -279,9 +279,11 @@ def test_distributed_sampler_matches_torch():
         DistributedSampler(ds, num_replicas=2, rank=2)
 
 
-def test_distributed_sampler_needs_group_or_args():
-    with pytest.raises(RuntimeError, match="num_replicas"):
-        DistributedSampler(list(range(4)))
+def test_distributed_sampler_defaults_to_one_process_without_mpi(monkeypatch):
+    for var in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"):
+        monkeypatch.delenv(var, raising=False)
+    s = DistributedSampler(list(range(4)), shuffle=False)
+    assert (s.num_replicas, s.rank) == (1, 0) and list(s) == [0, 1, 2, 3]
 
 
 def test_random_split_sizes_and_fractions():
