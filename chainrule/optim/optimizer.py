@@ -132,10 +132,6 @@ def _pool() -> Any:
     return _POOL[pid]
 
 
-class _Stale(Exception):
-    """A parameter's array was replaced since the buffers were built."""
-
-
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts of hyper-parameters) and per-parameter ``state``.
 
@@ -270,13 +266,18 @@ class Optimizer:
                         ):
                             b.new_grad_buffer()
                 continue
+            # Gradients in our buffers are zeroed by one fill per bucket; others one by one.
+            flats = [b.gflat for b in cache[1]] if cache is not None else []
+            for f in flats:
+                f.fill(0)
             for p in group["params"]:
                 g = p.grad
                 if g is not None:
-                    if g.grad_fn is not None:
-                        g.grad_fn = None
+                    g.grad_fn = None
                     g.requires_grad = False
-                    g._data[...] = 0
+                    base = g._data.base
+                    if base is None or not any(base is f for f in flats):
+                        g._data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; ``closure`` re-evaluates the loss."""
@@ -286,14 +287,18 @@ class Optimizer:
                 loss = closure()
         self._opt_called = True
         for gi, group in enumerate(self.param_groups):
-            for b in self._buckets(gi, group):
-                try:
-                    self._step_bucket(group, b)
-                except _Stale:
-                    self._cache[gi] = None
-                    for b2 in self._buckets(gi, group):
-                        self._step_bucket(group, b2)
-                    break
+            buckets = self._buckets(gi, group)
+            for b in buckets:
+                for p, v in zip(b.params, b.pviews, strict=True):
+                    if p._data is not v:  # replaced (p.data = …, module.double()): rebuild
+                        self._cache[gi] = None
+                        buckets = self._buckets(gi, group)
+                        break
+                else:
+                    continue
+                break
+            for b in buckets:
+                self._step_bucket(group, b)
         return loss
 
     def _buckets(self, gi: int, group: dict[str, Any]) -> list[_Bucket]:
@@ -348,8 +353,6 @@ class Optimizer:
         params, pviews, gviews = b.params, b.pviews, b.gviews
         have: list[int] = []
         for i, p in enumerate(params):
-            if p._data is not pviews[i]:
-                raise _Stale
             g = p.grad
             if g is None:
                 continue

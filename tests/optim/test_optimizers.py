@@ -544,3 +544,23 @@ def test_large_bucket_two_thread_path_matches_torch(name, kw):
         out.append([p.detach().numpy().copy() for p in ps])
     for x, y in zip(out[0], out[1], strict=True):
         np.testing.assert_allclose(y, x, rtol=1e-10, atol=1e-12)
+
+
+def test_mixed_dtype_group_and_replaced_data_step_once():
+    # Two dtypes in one group = two buckets; replacing one parameter's data must not step the
+    # other bucket twice.
+    a32, a64 = INIT[0].astype(np.float32), INIT[1]
+    out = []
+    for lib, mod in ((torch, torch.optim), (cr, optim)):
+        p = lib.tensor(a32, requires_grad=True)
+        q = lib.tensor(a64, requires_grad=True)
+        opt = mod.SGD([p, q], lr=0.1, momentum=0.9)
+        for k in range(4):
+            if k == 2:
+                q.data = q.data * 2
+            opt.zero_grad(set_to_none=k % 2 == 0)
+            ((p * p).sum() + (q * q).sum().float()).backward()
+            opt.step()
+        out.append([p.detach().numpy().copy(), q.detach().numpy().copy()])
+    for x, y in zip(out[0], out[1], strict=True):
+        np.testing.assert_allclose(y, x, rtol=1e-6)
