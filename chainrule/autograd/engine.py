@@ -28,6 +28,10 @@ __all__ = ["Node", "run_backward", "sum_to_shape", "observers", "add_observer", 
 # Called as observer(node, g_out, g_ins) after each VJP; empty means zero cost.
 observers: list[Callable[[Node, Any, tuple], None]] = []
 
+# Called with no arguments at the end of every backward() that accumulated into .grad, after
+# the last leaf (torch's queue_callback); chainrule.distributed averages gradients here.
+post_backward: list[Callable[[], None]] = []
+
 # Set by _tensor.py (which imports this module): the fast Tensor constructor, without an import
 # statement on every backward.
 _make: Any = None
@@ -352,6 +356,9 @@ def run_backward(
             g = g.copy()
         taken.add(id(g))
         _accumulate_leaf(t, g, owned)
+    if post_backward:
+        for fn in tuple(post_backward):
+            fn()
     return None
 
 
