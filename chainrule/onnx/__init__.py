@@ -164,39 +164,59 @@ def export(
                 named.setdefault(id(t), key)
                 named.setdefault(id(t._data), key)
 
-    # Trace in eval mode; float inputs require grad so every op (even views) is recorded.
-    traced: dict[int, Any] = {}
-    for a in tensors:
-        t = _make(a._data)
-        if a._data.dtype.kind == "f":
-            t.requires_grad = True
-        traced[id(a)] = t
-    t_args = [traced.get(id(a), a) for a in args]
-    t_kwargs = {k: traced.get(id(v), v) for k, v in kwargs.items()}
-    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
-    try:
-        if hasattr(model, "eval"):
-            model.eval()
-        with tracing(model) as tracer, enable_grad():
-            result = model(*t_args, **t_kwargs)
-    finally:
-        for m, mode in modes:
-            m.training = mode
-    outputs = flatten_outputs(result, lambda o: isinstance(o, Tensor))
-    out_names = _names(output_names, len(outputs), "output")
-
     axes: dict[str, dict[int, str]] = {}
     if dynamic_axes is None:
         axes = {n: {0: "batch"} for n, a in zip(in_names, tensors) if a.ndim}
     else:
-        known = set(in_names) | set(out_names)
-        for n, spec in dynamic_axes.items():
-            if n not in known:
-                raise ValueError(
-                    f"onnx.export: dynamic_axes names {n!r}, which is not an input or output "
-                    f"name ({sorted(known)})"
-                )
-            axes[n] = _axes_spec(spec, n)
+        axes = {n: _axes_spec(spec, n) for n, spec in dynamic_axes.items()}
+
+    def run(widen: bool) -> tuple:
+        # Float inputs require grad so every op (even views) is recorded; eval mode.
+        traced: dict[int, Any] = {}
+        for n, a in zip(in_names, tensors):
+            arr = a._data
+            for ax in axes.get(n, {}) if widen else ():
+                if -arr.ndim <= ax < arr.ndim and arr.shape[ax] == 1:
+                    arr = np.repeat(arr, 2, axis=ax)
+            t = _make(arr)
+            if arr.dtype.kind == "f":
+                t.requires_grad = True
+            traced[id(a)] = t
+        t_args = [traced.get(id(a), a) for a in args]
+        t_kwargs = {k: traced.get(id(v), v) for k, v in kwargs.items()}
+        modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+        try:
+            if hasattr(model, "eval"):
+                model.eval()
+            with tracing(model) as tracer, enable_grad():
+                result = model(*t_args, **t_kwargs)
+        finally:
+            for m, mode in modes:
+                m.training = mode
+        return traced, tracer, result
+
+    # A dynamic axis of size 1 is ambiguous in a trace ((L, 1, E) -> (L, E): which axis did the
+    # reshape merge?), so such axes are traced at size 2; the example itself if that fails.
+    widen = any(
+        -a.ndim <= ax < a.ndim and a.shape[ax] == 1
+        for n, a in zip(in_names, tensors)
+        for ax in axes.get(n, {})
+    )
+    try:
+        traced, tracer, result = run(widen)
+    except Exception:
+        if not widen:
+            raise
+        traced, tracer, result = run(False)
+    outputs = flatten_outputs(result, lambda o: isinstance(o, Tensor))
+    out_names = _names(output_names, len(outputs), "output")
+    known = set(in_names) | set(out_names)
+    for n in axes:
+        if n not in known:
+            raise ValueError(
+                f"onnx.export: dynamic_axes names {n!r}, which is not an input or output "
+                f"name ({sorted(known)})"
+            )
     inputs = [(n, traced[id(a)]) for n, a in zip(in_names, tensors)]
     build = _Build(
         model, tracer.events, inputs, list(zip(out_names, outputs)), named, opset_version

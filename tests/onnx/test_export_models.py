@@ -366,3 +366,23 @@ def test_full_transformer(tmp_path) -> None:
         batch_first=True,
     )
     roundtrip(model, (cr.randn(2, 5, 8), cr.randn(2, 4, 8)), tmp_path, batches=(3,))
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm", "gru", "transformer", "mha_seq_first"])
+def test_traced_at_batch_one_runs_at_other_batches(name: str, tmp_path) -> None:
+    if name == "mlp":
+        model, x, axis = MLP(), cr.randn(1, 8), 0
+    elif name == "cnn":
+        model, x, axis = CNN(), cr.randn(1, 1, 12, 12), 0
+    elif name in ("lstm", "gru"):
+        kind = name.upper()
+        model, x, axis = Recurrent(kind, True, num_layers=2, bidirectional=True), _tokens(1, 4), 0
+    elif name == "transformer":
+        model = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+        x, axis = cr.randn(1, 5, 8), 0
+    else:
+        model = nn.TransformerEncoderLayer(8, 2, 16)
+        x, axis = cr.randn(5, 1, 8), 1
+    roundtrip(
+        model, x, tmp_path, batch_axis=axis, batches=(2, 4), dynamic_axes={"input": {axis: "batch"}}
+    )
