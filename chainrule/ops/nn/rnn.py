@@ -6,8 +6,9 @@ Backward runs through time inside the same node, writing the pre-activation grad
 step into one buffer, so the weight gradients are one GEMM over all steps (not one per step).
 
 Gate orders and weight layouts are torch's: LSTM (i, f, g, o), GRU (r, z, n) with b_hn inside
-``r * (W_hn h + b_hn)``. Internally the LSTM rows are reordered to (i, f, o, g) so the three
-sigmoid gates are one contiguous block; gradients are put back in torch's order.
+``r * (W_hn h + b_hn)``. Internally the LSTM rows are reordered to (o, i, f, g) so the three
+sigmoid gates are one contiguous block and so are the three gates that multiply ∂c; gradients
+are put back in torch's order.
 
 Sigmoid is computed as ``0.5 · tanh(0.5 x) + 0.5``: exact algebraically, and it never overflows
 (``1 / (1 + exp(-x))`` warns for large negative x).
@@ -40,38 +41,47 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
     hsz = w_ih.shape[0] // 4
     psz = w_hr.shape[0] if w_hr is not None else hsz
     dt = x.dtype
-    # torch's (i, f, g, o) rows -> (i, f, o, g): the sigmoid gates become one block.
-    perm = np.r_[0 : 2 * hsz, 3 * hsz : 4 * hsz, 2 * hsz : 3 * hsz]
+    h1, h2, h3 = hsz, 2 * hsz, 3 * hsz
+    # torch's (i, f, g, o) rows -> (o, i, f, g): the sigmoid gates (o, i, f) are one block and
+    # the gates that multiply dc in backward (i, f, g) are another.
+    perm = np.r_[h3 : 4 * hsz, 0:h2, h2:h3]
     inv = np.argsort(perm)
     wi = w_ih[perm]
     wh = w_hh[perm]
+    # σ(x) = ½·tanh(½x) + ½: halving the sigmoid rows of the weights up front (exact: a power
+    # of two) lets one tanh call per step cover all four gates.
+    half = np.ones((4 * hsz, 1), dtype=dt)
+    half[:h3] = 0.5
     xo = x[::-1] if reverse else x
-    gates = (xo.reshape(t_len * bsz, isz) @ wi.T).reshape(t_len, bsz, 4 * hsz)
+    gates = (xo.reshape(t_len * bsz, isz) @ (wi * half).T).reshape(t_len, bsz, 4 * hsz)
     if b_ih is not None:
-        gates += (b_ih + b_hh)[perm]
+        gates += (b_ih + b_hh)[perm] * half[:, 0]
+    whs_t = (wh * half).T
     hs = np.empty((t_len + 1, bsz, psz), dtype=dt)
     cs = np.empty((t_len + 1, bsz, hsz), dtype=dt)
     tcs = np.empty((t_len, bsz, hsz), dtype=dt)
     hraw = np.empty((t_len, bsz, hsz), dtype=dt) if w_hr is not None else None
     hs[0] = h0
     cs[0] = c0
-    wht = wh.T
-    s3 = 3 * hsz
     tmp = np.empty((bsz, hsz), dtype=dt)
+    tmp4 = np.empty((bsz, 4 * hsz), dtype=dt)
     for k in range(t_len):
         gk = gates[k]
-        gk += hs[k] @ wht
-        _sigmoid_(gk[:, :s3])
-        np.tanh(gk[:, s3:], out=gk[:, s3:])
+        np.matmul(hs[k], whs_t, out=tmp4)
+        gk += tmp4
+        np.tanh(gk, out=gk)
+        sg = gk[:, :h3]
+        sg *= 0.5
+        sg += 0.5
         c = cs[k + 1]
-        np.multiply(gk[:, hsz : 2 * hsz], cs[k], out=c)
-        np.multiply(gk[:, :hsz], gk[:, s3:], out=tmp)
+        np.multiply(gk[:, h2:h3], cs[k], out=c)  # f · c
+        np.multiply(gk[:, h1:h2], gk[:, h3:], out=tmp)  # i · g
         c += tmp
         np.tanh(c, out=tcs[k])
         if w_hr is None:
-            np.multiply(gk[:, 2 * hsz : s3], tcs[k], out=hs[k + 1])
+            np.multiply(gk[:, :h1], tcs[k], out=hs[k + 1])
         else:
-            np.multiply(gk[:, 2 * hsz : s3], tcs[k], out=hraw[k])
+            np.multiply(gk[:, :h1], tcs[k], out=hraw[k])
             np.matmul(hraw[k], w_hr.T, out=hs[k + 1])
     out = hs[:0:-1] if reverse else hs[1:]
     outs = (out, hs[t_len].copy(), cs[t_len].copy())
@@ -79,6 +89,15 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
     def vjp(gs, needs):
         g_out, g_h, g_c = gs
         g_out = g_out[::-1] if reverse else g_out
+        o, i, f, gg = gates[:, :, :h1], gates[:, :, h1:h2], gates[:, :, h2:h3], gates[:, :, h3:]
+        # Per-step factors, computed for all steps at once (few big calls, not T small ones):
+        dtc = 1.0 - tcs * tcs
+        odt = o * dtc  # ∂h/∂c through tanh(c)
+        mo = tcs * o * (1.0 - o)  # ∂h/∂(o pre-activation)
+        m3 = np.empty((t_len, bsz, 3, hsz), dtype=dt)  # ∂c/∂(i, f, g pre-activations)
+        np.multiply(i * (1.0 - i), gg, out=m3[:, :, 0])
+        np.multiply(f * (1.0 - f), cs[:-1], out=m3[:, :, 1])
+        np.multiply(i, 1.0 - gg * gg, out=m3[:, :, 2])
         dgates = np.empty((t_len, bsz, 4 * hsz), dtype=dt)
         dhs = np.empty((t_len, bsz, psz), dtype=dt) if w_hr is not None else None
         dh = np.array(g_h, dtype=dt)
@@ -89,29 +108,12 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
             if w_hr is not None:
                 dhs[k] = dh
                 dh = dh @ w_hr
-            gk = gates[k]
-            i = gk[:, :hsz]
-            f = gk[:, hsz : 2 * hsz]
-            o = gk[:, 2 * hsz : s3]
-            gg = gk[:, s3:]
-            tc = tcs[k]
             dk = dgates[k]
-            # dc += dh * o * (1 - tanh(c)^2)
-            np.multiply(tc, tc, out=da)
-            np.subtract(1.0, da, out=da)
-            da *= o
-            da *= dh
+            np.multiply(dh, odt[k], out=da)
             dc += da
-            np.multiply(dh, tc, out=dk[:, 2 * hsz : s3])  # d o
-            np.multiply(dc, gg, out=dk[:, :hsz])  # d i
-            np.multiply(dc, cs[k], out=dk[:, hsz : 2 * hsz])  # d f
-            np.multiply(dc, i, out=dk[:, s3:])  # d g
-            dc *= f
-            # through the nonlinearities: sigmoid' = s(1 - s), tanh' = 1 - t^2
-            sg = gk[:, :s3]
-            dk[:, :s3] *= sg
-            dk[:, :s3] *= 1.0 - sg
-            dk[:, s3:] *= 1.0 - gg * gg
+            np.multiply(dh, mo[k], out=dk[:, :h1])
+            np.multiply(dc[:, None, :], m3[k], out=dk[:, h1:].reshape(bsz, 3, hsz))
+            dc *= f[k]
             dh = dk @ wh
         d2 = dgates.reshape(t_len * bsz, 4 * hsz)
         gx = gh0 = gc0 = gwi = gwh = gb = gwr = None
