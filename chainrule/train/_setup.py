@@ -78,9 +78,13 @@ def as_loader(
                 f"fit: x and y have different numbers of examples: x has shape "
                 f"{tuple(x.shape)}, y has shape {tuple(y.shape)}"
             )
+        if x.shape[0] == 0:
+            raise ValueError("fit: the data is empty (0 examples)")
         dataset = TensorDataset(_to_tensor(x, float_dtype), _to_tensor(y, float_dtype))
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
     if isinstance(data, Dataset) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
+        if hasattr(data, "__len__") and len(data) == 0:
+            raise ValueError("fit: the data is empty (0 examples)")
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
     if hasattr(data, "__iter__"):
         return data  # e.g. a torch-style loader or a generator function's re-iterable

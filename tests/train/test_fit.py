@@ -468,3 +468,59 @@ def test_trainer_report_writes_html(tmp_path, digits):
     trainer.fit(train, epochs=1, val_data=test)
     html = (tmp_path / "report.html").read_text()
     assert "Gradient health" in html and "Confusion matrix" in html
+
+
+def test_l1_regularizer_gradient_is_alpha_sign_w():
+    model = nn.Linear(3, 2)
+    from chainrule.train import L1
+
+    penalty = L1(0.1)(model)
+    penalty.backward()
+    w = model.weight.detach().numpy()
+    np.testing.assert_allclose(model.weight.grad.numpy(), 0.1 * np.sign(w), rtol=1e-6)
+    assert model.bias.grad is None
+    assert penalty.item() == pytest.approx(0.1 * np.abs(w).sum(), rel=1e-5)
+
+
+def test_model_returning_a_tuple_is_named():
+    class TupleOut(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.lin(x), None
+
+    x, y = small_arrays(32)
+    model = TupleOut()
+    with pytest.raises(TypeError, match="must return a Tensor, got tuple"):
+        fit(model, (x, y), loss=nn.CrossEntropyLoss(),
+            optimizer=optim.SGD(model.parameters(), 0.1), epochs=1, progress=False)  # fmt: skip
+
+
+def test_more_metrics_and_evaluate_with_metric_objects():
+    from chainrule.train.metrics import Accuracy
+
+    x, y = small_arrays(96)
+    model = nn.Linear(8, 3)
+    h = fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), 0.5),
+            epochs=3, batch_size=32, val_data=(x, y), progress=False,
+            metrics=["accuracy", "top2_accuracy", "f1", Accuracy()])  # fmt: skip
+    assert {"top2_accuracy", "f1", "val_f1", "val_top2_accuracy"} <= set(h.keys())
+    assert all(a <= b for a, b in zip(h["accuracy"], h["top2_accuracy"]))
+    scores = evaluate(model, (x, y), metrics=[Accuracy(), "perplexity"])
+    assert set(scores) == {"accuracy", "perplexity"}  # no loss given: no loss reported
+    assert scores["accuracy"] == pytest.approx(h["val_accuracy"][-1])
+
+
+def test_epochs_zero_and_empty_data():
+    x, y = small_arrays(32)
+    model = nn.Linear(8, 3)
+    opt = optim.SGD(model.parameters(), 0.1)
+    assert len(fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=0,
+                   progress=False)) == 0  # fmt: skip
+    with pytest.raises(ValueError, match="empty"):
+        fit(model, (x[:0], y[:0]), loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=1,
+            progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="epochs must be >= 0"):
+        fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=-1)
