@@ -202,8 +202,12 @@ def cumsum(x, dim=0):
 @op("norm", formula="x̄ = ȳ · x |x|^{p−2} / ‖x‖^{p−1}", float_only=True, quiet=True)
 def norm(x, p=2.0, axis=None, keepdim=False):
     ax = np.abs(x)
-    if p == float("inf"):
-        y = np.max(ax, axis=axis, keepdims=keepdim)
+    if p == 0:
+        # torch: the number of nonzero entries, with a zero gradient
+        y = np.asarray(np.sum(ax != 0, axis=axis, keepdims=keepdim), dtype=x.dtype)
+        return y, lambda g, needs: (np.zeros(x.shape, dtype=g.dtype),)
+    if p in (float("inf"), float("-inf")):
+        y = (np.max if p > 0 else np.min)(ax, axis=axis, keepdims=keepdim)
 
         def vjp_inf(g, needs):
             ties = _split_ties(ax, y, axis, keepdim)
