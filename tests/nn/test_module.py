@@ -475,3 +475,18 @@ def test_repr_identical_to_torch():
     assert repr(nn.ParameterList([nn.Parameter(cr.zeros(2, 3))])) == repr(
         tnn.ParameterList([tnn.Parameter(torch.zeros(2, 3))])
     )
+
+
+def test_module_paths_mirror_torch_and_star_import():
+    assert cr.nn.modules.sparse.Embedding is nn.Embedding
+    assert cr.nn.modules.linear.Linear is nn.Linear
+    assert cr.nn.modules.loss.CrossEntropyLoss is nn.CrossEntropyLoss
+    assert cr.nn.modules.container.Sequential is nn.Sequential
+    assert cr.nn.modules.module.Module is nn.Module
+    assert cr.nn.modules.batchnorm.BatchNorm1d is nn.BatchNorm1d
+    namespace: dict = {}
+    exec("from chainrule.nn import *", namespace)
+    missing = [n for n in nn.__all__ if n not in namespace]
+    assert not missing
+    with pytest.raises(AttributeError):
+        _ = cr.nn.modules.no_such_module

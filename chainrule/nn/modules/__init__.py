@@ -6,6 +6,7 @@ Classes load on first use (PEP 562) so ``import chainrule.nn`` stays cheap.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 from .container import ModuleDict as ModuleDict
@@ -109,6 +110,9 @@ __all__ += list(_LAZY)
 def __getattr__(name: str) -> Any:
     sub = _LAZY.get(name)
     if sub is None:
+        # submodules by path, as in torch: chainrule.nn.modules.sparse.Embedding
+        if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}"):
+            return importlib.import_module(f"{__name__}.{name}")
         raise AttributeError(f"module 'chainrule.nn.modules' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{sub}"), name)
     globals()[name] = value  # later lookups skip __getattr__
