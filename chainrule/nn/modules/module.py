@@ -674,8 +674,8 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        state_dict = OrderedDict(state_dict)
         metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # a copy: version upgrades below add keys to it
         for mprefix, m in self.named_modules(remove_duplicate=False):
             version = None
             if metadata is not None:
