@@ -829,12 +829,15 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where every element (over ``dim``) is nonzero."""
-    return _make(np.all(input._data, axis=_dims(dim, input.ndim, "all"), keepdims=keepdim))
+    # as ops (not np.all on the data) so that a traced / ONNX-exported forward recomputes it
+    b = input if input._data.dtype == np.bool_ else E.ne(input, 0)
+    return R.amin(b, axis=_dims(dim, input.ndim, "all"), keepdim=keepdim)
 
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where some element (over ``dim``) is nonzero."""
-    return _make(np.any(input._data, axis=_dims(dim, input.ndim, "any"), keepdims=keepdim))
+    b = input if input._data.dtype == np.bool_ else E.ne(input, 0)
+    return R.amax(b, axis=_dims(dim, input.ndim, "any"), keepdim=keepdim)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
