@@ -325,3 +325,70 @@ def test_output_is_input_and_parameter(tmp_path) -> None:
     model = Fn(lambda m, x: (x, m.weight, x * 2, x))
     proto = roundtrip(model, X(2, 5), tmp_path)
     assert len(proto.graph.output) == 4
+
+
+MORE = {
+    "int_math": lambda m, x: (
+        ((x * 10).long() // 3 + (x * 10).long() % 4).float()
+        + ((x * 7).int() - 2).clamp(-3, 3).float()
+    ),
+    "bool_reductions": lambda m, x: (
+        (x > 0).sum(1, keepdim=True).float()
+        + (x > 0).cumsum(1).float()
+        + (x > 0).any(1, keepdim=True).float()
+        + (x > 0).all(1, keepdim=True).float()
+    ),
+    "arg_all": lambda m, x: x.argmax().float() + x.argmin(1, keepdim=True).float() + x * 0,
+    "norms": lambda m, x: (
+        x.norm(p=float("inf"), dim=1)
+        + x.norm(p=float("-inf"), dim=1)
+        + x.norm(p=0, dim=1)
+        + x.norm(p=3, dim=1)
+        + x.std(1, correction=0)
+        + x.prod(1)
+    ),
+    "logical": lambda m, x: ((x > 0).logical_and(x < 1) | (x > 2).logical_not() ^ (x < -1)).float(),
+    "round_decimals": lambda m, x: (x * 100).round(decimals=-1) + x.round(decimals=2),
+    "nan_checks": lambda m, x: (x / (x - x)).isnan().float() + (x / 0.0).isinf().float(),
+    "int_pow_where": lambda m, x: cr.where(x > 0, (x * 4).long(), 2).float() ** 1.5,
+    "einsum_ellipsis": lambda m, x: (
+        cr.einsum("...i,ji->...j", x, m.weight) + cr.einsum("bi,bi->b", x, x)[:, None]
+    ),
+    "matmul_1d": lambda m, x: (
+        (m.offset @ m.weight)[None]
+        + (x @ m.offset)[:, None]
+        + (x.reshape(x.shape[0], 1, 5) @ m.offset)[:, :1]
+    ),
+    "flip_roll_multi": lambda m, x: (
+        x.reshape(x.shape[0], 5, 1).flip((1, 2)).roll((1, 0), (1, 2)).squeeze(2)
+    ),
+    "split_uneven": lambda m, x: cr.cat(list(x.split([1, 3, 1], 1))[::-1], 1),
+    "tri_diag": lambda m, x: x @ m.weight.tril(-1) + x @ m.weight.triu(2),
+    "repeat_lead": lambda m, x: x.repeat(2, 1, 1).sum(0),
+    "stack_last": lambda m, x: cr.stack([x, -x, 2 * x], dim=-1).amax(-1),
+    "cat_int": lambda m, x: cr.cat([(x > 0).long(), (x < 0).long()], 1).float()[:, :5],
+    "expand_lead": lambda m, x: m.offset.expand(3, 2, 5).sum((0, 1)) + x,
+    "neg_step": lambda m, x: (
+        x[:, ::-1] + x[:, 4::-2].sum(1, keepdim=True) + x[..., None, 1:3][:, 0].sum(1, keepdim=True)
+    ),
+    "bool_2d_index": lambda m, x: x.sum() + m.weight[m.weight.abs() > 0.5].sum() + x * 0,
+    "arrays_apart": lambda m, x: (
+        m.weight.reshape(5, 1, 5)[[0, 1], :, [2, 3]].sum()
+        + x
+        + x.reshape(x.shape[0], 5, 1)[:, [1, 2, 2], 0].sum(1, keepdim=True)
+    ),
+    "gather_dim0": lambda m, x: m.weight.gather(0, cr.tensor([[0, 1, 2, 3, 4]])) + x,
+    "softmax_dims": lambda m, x: (
+        x.reshape(x.shape[0], 5, 1).softmax(1).squeeze(-1) + x.log_softmax(0)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_ops(name: str, tmp_path) -> None:
+    roundtrip(Fn(MORE[name]), X(4, 5), tmp_path)
+
+
+def test_integer_bitwise_at_opset_18(tmp_path) -> None:
+    model = Fn(lambda m, x: (((x > 0).long() * 6) & 3 | 8 ^ 1).float() + (~(x > 0).long()).float())
+    roundtrip(model, X(3, 5), tmp_path, opset_version=18)
