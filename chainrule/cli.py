@@ -178,12 +178,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume and resume is None:
         print(f"note: no checkpoint at {checkpoint}; starting from scratch", file=sys.stderr)
 
+    # Under `mpirun -n N` the same command trains data-parallel (chainrule.distributed).
+    import chainrule.distributed as dist
+
+    distributed = dist.launched_by_mpirun()
     history = train.fit(
         model, data.train, loss=task.loss(), optimizer=optimizer, epochs=epochs,
         batch_size=batch_size, val_data=data.val, metrics=task.metrics, scheduler=scheduler,
         callbacks=callbacks, clip_grad_norm=args.clip_grad_norm, seed=args.seed,
-        progress=not args.no_progress, resume=resume,
+        progress=not args.no_progress, resume=resume, distributed=distributed,
     )  # fmt: skip
+    if distributed and dist.get_rank() != 0:
+        return 0  # under mpirun only rank 0 evaluates, writes the files and reports
     test = train.evaluate(model, data.test, loss=task.loss(), metrics=task.metrics)
     if not (history.stop_reason or "").startswith("loss is"):  # keep the last good one on NaN
         cr.save_checkpoint(checkpoint, model=model, optimizer=optimizer, scheduler=scheduler,

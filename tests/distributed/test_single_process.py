@@ -1,0 +1,146 @@
+"""chainrule.distributed in one process: errors before init, a world of size 1, the sampler."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.data import DistributedSampler
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: d.all_reduce(cr.ones(2)),
+        lambda d: d.broadcast(cr.ones(2), src=0),
+        lambda d: d.all_gather(cr.ones(2)),
+        lambda d: d.all_gather([cr.ones(2)], cr.ones(2)),
+        lambda d: d.barrier(),
+        lambda d: d.get_rank(),
+        lambda d: d.get_world_size(),
+        lambda d: d.all_gather_object([None], 1),
+        lambda d: d.destroy_process_group(),
+        lambda d: d.DistributedDataParallel(nn.Linear(2, 2)),
+    ],
+)
+def test_collectives_before_init_raise(no_launcher_env, call):
+    dist = no_launcher_env
+    assert not dist.is_initialized()
+    # RuntimeError as documented; also a ValueError, which is what torch raises
+    with pytest.raises(RuntimeError, match="init_process_group") as info:
+        call(dist)
+    assert isinstance(info.value, ValueError)
+
+
+def test_world_of_one_without_mpirun(no_launcher_env):
+    dist = no_launcher_env
+    dist.init_process_group()
+    assert dist.is_initialized() and dist.get_world_size() == 1 and dist.get_rank() == 0
+    assert dist.get_backend() == "mpi"
+    t = cr.tensor([1.0, -2.0])
+    for op in ("sum", "mean", "max", dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX):
+        dist.all_reduce(t, op=op)
+        assert t.tolist() == [1.0, -2.0]
+    dist.broadcast(t, src=0)
+    out = [cr.zeros(2)]
+    dist.all_gather(out, t)
+    assert out[0].tolist() == [1.0, -2.0]
+    listed = dist.all_gather(t)
+    assert len(listed) == 1 and listed[0].tolist() == [1.0, -2.0]
+    dist.all_reduce(t, async_op=True).wait()
+    dist.barrier()
+    objs = [None]
+    dist.all_gather_object(objs, {"a": 1})
+    assert objs == [{"a": 1}]
+    with pytest.raises(RuntimeError, match="twice"):
+        dist.init_process_group()
+    dist.destroy_process_group()
+    assert not dist.is_initialized()
+
+
+def test_bad_arguments(no_launcher_env):
+    dist = no_launcher_env
+    with pytest.raises(ValueError, match="backend"):
+        dist.init_process_group("nccl")
+    with pytest.raises(ValueError, match="world_size=2"):
+        dist.init_process_group(world_size=2)
+    with pytest.raises(ValueError, match="timeout"):
+        dist.init_process_group(timeout=datetime.timedelta(seconds=0))
+    assert not dist.is_initialized()
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=5), world_size=1, rank=0)
+    with pytest.raises(ValueError, match="unknown op"):
+        dist.all_reduce(cr.ones(2), op="median")
+    with pytest.raises(ValueError, match="src=1"):
+        dist.broadcast(cr.ones(2), src=1)
+    with pytest.raises(TypeError, match="Tensor"):
+        dist.all_reduce(np.ones(2))
+    with pytest.raises(ValueError, match="list of 1"):
+        dist.all_gather([cr.ones(2), cr.ones(2)], cr.ones(2))
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        dist.all_gather([cr.ones(3)], cr.ones(2))
+    with pytest.raises(ValueError, match="CPU"):
+        dist.DistributedDataParallel(nn.Linear(2, 2), device_ids=[0])
+    with pytest.raises(TypeError, match="Module"):
+        dist.DistributedDataParallel(lambda x: x)
+
+
+def test_ddp_in_a_world_of_one_is_the_plain_model(no_launcher_env):
+    dist = no_launcher_env
+    dist.init_process_group()
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    ref = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    ref.load_state_dict(model.state_dict())
+    ddp = cr.nn.parallel.DistributedDataParallel(model)
+    assert ddp.module is model
+    assert list(ddp.state_dict()) == ["module." + k for k in model.state_dict()]
+    assert [id(p) for p in ddp.parameters()] == [id(p) for p in model.parameters()]
+    x, y = cr.randn(8, 3), cr.randn(8, 2)
+    opt, ref_opt = optim.SGD(ddp.parameters(), lr=0.1), optim.SGD(ref.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        ((ddp(x) - y) ** 2).mean().backward()
+        opt.step()
+        ref_opt.zero_grad()
+        ((ref(x) - y) ** 2).mean().backward()
+        ref_opt.step()
+    for p, q in zip(model.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6)
+    with ddp.no_sync():
+        assert not ddp.require_backward_grad_sync
+    assert ddp.require_backward_grad_sync
+    ddp.eval()
+    assert not model.training
+
+
+def test_sampler_partition_is_disjoint_covering_and_epoch_dependent():
+    n, size = 103, 4
+    for drop_last in (False, True):
+        shares = {}
+        for epoch in (0, 1):
+            parts = []
+            for rank in range(size):
+                s = DistributedSampler(range(n), num_replicas=size, rank=rank, seed=3,
+                                       drop_last=drop_last)  # fmt: skip
+                s.set_epoch(epoch)
+                parts.append(list(s))
+            assert len({len(p) for p in parts}) == 1  # every rank takes the same number of steps
+            flat = [i for p in parts for i in p]
+            if drop_last:
+                assert len(set(flat)) == len(flat) == (n // size) * size  # disjoint
+            else:
+                assert set(flat) == set(range(n))  # covering; the wrap-around pads 1 example
+                assert len(flat) - len(set(flat)) == (-n) % size
+            shares[epoch] = parts
+        assert shares[0] != shares[1]
+
+
+def test_sampler_takes_the_launchers_rank_before_init(no_launcher_env, monkeypatch):
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "1")
+    s = DistributedSampler(range(10), shuffle=False)
+    assert (s.num_replicas, s.rank) == (2, 1) and list(s) == [1, 3, 5, 7, 9]
