@@ -12,6 +12,7 @@ progress bars) is a callback.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -149,7 +150,7 @@ def fit(
              ("on_fit_start", "on_epoch_start", "on_after_backward", "on_batch_end",
               "on_epoch_end", "on_fit_end")}  # fmt: skip
     params = [p for p in model.parameters() if p.requires_grad]
-    anomaly = cr.autograd.detect_anomaly() if detect_anomaly else _nullcontext()
+    anomaly = cr.autograd.detect_anomaly() if detect_anomaly else contextlib.nullcontext()
 
     # ---- the loop
     with _setup.StopOnCtrlC(state), anomaly:
@@ -232,14 +233,6 @@ def fit(
 def _call(methods: list[Any], state: FitState) -> None:
     for method in methods:
         method(state)
-
-
-class _nullcontext:  # noqa: N801 - stdlib-style name; contextlib's costs an import here
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _preflight(model: Any, loader: Any, loss: Any) -> None:
