@@ -32,6 +32,7 @@ REGISTRY: dict[str, OpDef] = {}
 NONDIFF: dict[str, OpDef] = {}
 
 _F16 = np.dtype(np.float16)
+_WEAK = (float, int)
 _F32 = np.dtype(np.float32)
 
 _Tensor: Any = None  # set by _tensor.py, which imports ops (breaks the import cycle)
@@ -221,9 +222,10 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
         if dt is not None:
             for i, a in enumerate(arrays):
                 if type(a) is np.ndarray:
-                    if a.dtype != dt:
+                    if a.dtype is not dt and a.dtype != dt:
                         arrays[i] = a.astype(dt)
-                elif a is not None:
+                elif a is not None and not (dt.kind == "f" and type(a) in _WEAK):
+                    # why: NumPy 2 already treats Python numbers as weak next to float arrays
                     arrays[i] = dt.type(a)
     if opdef.float_only:
         for i, a in enumerate(arrays):
@@ -255,23 +257,24 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
         _check_forward(opdef, out, arrays)
     if not (requires and state.enabled):
         return _wrap_plain(out, half)
-    needs = []
-    tensors = []
-    versions = []
-    for x in inputs:
-        if isinstance(x, Tensor):
-            needs.append(x.requires_grad)
-            tensors.append(x)
-            versions.append(x._vc[0])
-        else:
-            needs.append(False)
-            tensors.append(None)
-            versions.append(0)
+    n = len(inputs)
+    if n == 1 and type(inputs[0]) is Tensor:  # unary ops: nothing to loop over
+        x = inputs[0]
+        tensors, needs, versions = inputs, (True,), (x._vc[0],)
+    elif n == 2 and type(inputs[0]) is Tensor and type(inputs[1]) is Tensor:
+        x, y = inputs
+        tensors = inputs
+        needs = (x.requires_grad, y.requires_grad)
+        versions = (x._vc[0], y._vc[0])
+    else:
+        tensors = tuple([x if isinstance(x, Tensor) else None for x in inputs])
+        needs = tuple([x is not None and x.requires_grad for x in tensors])
+        versions = tuple([0 if x is None else x._vc[0] for x in tensors])
     make = _make
     if opdef.multi:
         outs = [_fix(o, half) for o in out]
         meta = tuple((o.shape, o.dtype) for o in outs)
-        node = Node(vjp, tuple(tensors), tuple(needs), opdef, len(outs), meta, tuple(versions))
+        node = Node(vjp, tensors, needs, opdef, len(outs), meta, versions)
         return tuple(
             make(o, node, k) if o.dtype.kind == "f" else make(o, None, 0)
             for k, o in enumerate(outs)
@@ -280,7 +283,7 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
         out = _fix(out, half)
     if out.dtype.kind != "f":
         return make(out, None, 0)
-    return make(out, Node(vjp, tuple(tensors), tuple(needs), opdef, 1, None, tuple(versions)), 0)
+    return make(out, Node(vjp, tensors, needs, opdef, 1, None, versions), 0)
 
 
 def _apply_traced(opdef: OpDef, inputs: tuple, params: dict) -> Any:
