@@ -45,8 +45,15 @@ class DistributedSync(Callback):
         self.sampler = sampler
 
     def on_fit_start(self, state: FitState) -> None:
+        import chainrule as cr
+
         for tensor in state.model.state_dict().values():
             self.dist.broadcast(tensor, src=0)
+        # Without fit(seed=...) each rank drew its own shuffle seed; the shares only partition
+        # the data if every rank permutes with the same one, so all take rank 0's.
+        seed = cr.tensor([state.shuffle_seed], dtype=cr.int64)
+        self.dist.broadcast(seed, src=0)
+        state.shuffle_seed = self.sampler.seed = int(seed.item())
 
     def on_epoch_start(self, state: FitState) -> None:
         self.sampler.set_epoch(state.epoch)

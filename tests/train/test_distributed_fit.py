@@ -44,7 +44,7 @@ def test_distributed_fit_shards_data_and_averages_gradients(monkeypatch):
                   optimizer=optim.SGD(model.parameters(), 0.1), epochs=2, batch_size=16,
                   distributed=True, progress=False)  # fmt: skip
     assert len(history) == 2
-    assert fake.calls[0] == "init" and fake.calls.count("broadcast") == 2  # weight, bias
+    assert fake.calls[0] == "init" and fake.calls.count("broadcast") == 3  # weight, bias, seed
     # 2 epochs x 4 batches x 2 parameters gradient averages, plus one log average per epoch
     assert fake.calls.count("all_reduce:mean") == 2 * 4 * 2 + 2
 

@@ -14,7 +14,7 @@ import numpy as np
 import chainrule as cr
 import chainrule.distributed as dist
 from chainrule import nn, optim
-from chainrule.data import DistributedSampler
+from chainrule.data import Dataset, DistributedSampler
 
 B = 4
 
@@ -142,6 +142,45 @@ def check_sampler(rank: int, size: int) -> None:
     assert seen_epochs[0] != seen_epochs[1], "same share in two epochs"
 
 
+class Recording(Dataset):
+    """Remembers which examples this rank loaded."""
+
+    def __init__(self, n: int) -> None:
+        self.x = np.random.default_rng(0).normal(size=(n, 3)).astype(np.float32)
+        self.seen: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):
+        self.seen.append(int(i))
+        return cr.tensor(self.x[i]), cr.tensor(self.x[i, :1])
+
+
+def check_fit(rank: int, size: int) -> None:
+    from chainrule.train import fit
+
+    cr.manual_seed(rank)  # no fit(seed=...): ranks start with different weights and RNGs
+    data = Recording(40)
+    model = nn.Linear(3, 1)
+    history = fit(model, data, loss=nn.MSELoss(), optimizer=optim.SGD(model.parameters(), 0.1),
+                  epochs=2, batch_size=5, distributed=True, progress=False)  # fmt: skip
+    assert len(data.seen) == 5 + 2 * 20  # the preflight batch, then 20 examples per epoch
+    per_epoch = [data.seen[5:25], data.seen[25:45]]
+    parts: list = [None] * size
+    dist.all_gather_object(parts, per_epoch)
+    for epoch in range(2):
+        flat = [i for p in parts for i in p[epoch]]
+        assert sorted(flat) == list(range(40)), f"epoch {epoch}: shares overlap"
+    assert per_epoch[0] != per_epoch[1]
+    weights: list = [None] * size
+    dist.all_gather_object(weights, model.weight.detach().numpy().tolist())
+    assert all(w == weights[0] for w in weights), "replicas diverged"
+    losses: list = [None] * size
+    dist.all_gather_object(losses, history.records[-1]["loss"])
+    assert all(v == losses[0] for v in losses), losses
+
+
 def main() -> None:
     dist.init_process_group()
     rank, size = dist.get_rank(), dist.get_world_size()
@@ -152,6 +191,7 @@ def main() -> None:
             check_equivalence(rank, size, dtype, opt_name)
     check_no_sync_and_unused(rank, size)
     check_sampler(rank, size)
+    check_fit(rank, size)
     dist.barrier()
     print(f"rank {rank} OK", flush=True)
     dist.destroy_process_group()
