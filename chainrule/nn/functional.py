@@ -739,6 +739,8 @@ def _check_class_target(name: str, input: Tensor, tgt: np.ndarray, ignore_index:
             f"got {list(tgt.shape)}"
         )
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if not tgt.size or (tgt.min() >= 0 and tgt.max() < c):
+        return  # the common case: every index in range, no masking needed
     live = tgt[tgt != ignore_index]
     if live.size:
         lo, hi = int(live.min()), int(live.max())

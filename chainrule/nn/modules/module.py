@@ -410,6 +410,25 @@ class Module:
                     memo.add(id(v))
                 yield (mod_prefix + ("." if mod_prefix else "") + k, v)
 
+    def _all_parameters(self) -> list[Parameter]:
+        """Every parameter once, in ``parameters()`` order, without building names (the hot
+        path of ``zero_grad``)."""
+        out: list[Parameter] = []
+        seen_mods: set[int] = set()
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen_mods:
+                continue
+            seen_mods.add(id(m))
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    out.append(p)
+            stack.extend(c for c in reversed(m._modules.values()) if c is not None)
+        return out
+
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """All parameters (of submodules too unless ``recurse=False``), each once."""
         for _, p in self.named_parameters(recurse=recurse):
@@ -492,7 +511,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad`` (to None by default, as torch does)."""
-        for p in self.parameters():
+        for p in self._all_parameters():
             if p.grad is None:
                 continue
             if set_to_none:

@@ -20,19 +20,27 @@ def _reduce(loss: np.ndarray, reduction: str, denom: float | None = None) -> np.
     if reduction == "sum":
         return np.asarray(s, dtype=loss.dtype)
     n = loss.size if denom is None else denom
-    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 = nan, as torch gives
-        return np.asarray(s / n, dtype=loss.dtype)
+    if n == 0:  # torch: the mean over nothing is nan (no warning)
+        return np.asarray(np.nan, dtype=loss.dtype)
+    return np.asarray(s / n, dtype=loss.dtype)
 
 
 def _grad_scale(g: np.ndarray, reduction: str, shape: tuple, denom: float | None = None):
-    """The upstream gradient as seen by each element of the unreduced loss."""
+    """The upstream gradient seen by each element of the unreduced loss: ``g`` itself for
+    'none', else a 0-d factor (ḡ or ḡ/n) that broadcasts in the VJP's products."""
     if reduction == "none":
         return g
     if reduction == "sum":
-        return np.broadcast_to(g, shape)
+        return g
     n = int(np.prod(shape)) if denom is None else denom
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.broadcast_to(g / n, shape)
+    if n == 0:
+        return np.full_like(g, np.nan)
+    return g / n
+
+
+def _rows(gl: np.ndarray) -> np.ndarray:
+    """A per-row factor as a column (N, 1); a 0-d factor stays 0-d."""
+    return gl.reshape(-1, 1) if gl.ndim else gl
 
 
 def _classes_last(x: np.ndarray) -> np.ndarray:
@@ -92,7 +100,7 @@ def cross_entropy(
     y = _reduce(loss.reshape(out_shape), reduction, denom)
 
     def vjp(g, needs):
-        gl = _grad_scale(g, reduction, out_shape, denom).reshape(-1, 1)
+        gl = _rows(_grad_scale(g, reduction, out_shape, denom))
         p = np.exp(logp)
         if eps == 0.0:
             # c has one nonzero per row (w_t at the target), so Σ c = w_t: no dense c needed
@@ -133,7 +141,7 @@ def cross_entropy_probs(x, q, weight=None, reduction="mean", label_smoothing=0.0
     y = _reduce(loss.reshape(out_shape), reduction, denom)
 
     def vjp(g, needs):
-        gl = _grad_scale(g, reduction, out_shape, denom).reshape(-1, 1)
+        gl = _rows(_grad_scale(g, reduction, out_shape, denom))
         gx = gq = None
         if needs[0]:
             p = np.exp(logp)
@@ -163,7 +171,8 @@ def nll_loss(x, target=None, weight=None, ignore_index=-100, reduction="mean"):
     y = _reduce(loss.reshape(out_shape), reduction, denom)
 
     def vjp(g, needs):
-        gl = _grad_scale(g, reduction, out_shape, denom).reshape(-1)
+        gl = _grad_scale(g, reduction, out_shape, denom)
+        gl = gl.reshape(-1) if gl.ndim else gl
         gz = np.zeros_like(z)
         gz[rows, t_safe] = -w_t * gl
         return (_classes_back(gz, shape),)
