@@ -224,6 +224,8 @@ class Module:
             return
         buffers = self.__dict__.get("_buffers")
         if isinstance(value, Buffer) or (buffers is not None and name in buffers):
+            if buffers is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
                     f"cannot assign '{_type_name(value)}' as buffer '{name}' "
