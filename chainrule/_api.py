@@ -148,14 +148,14 @@ def zeros_like(
     input: Tensor, *, dtype: Any = None, requires_grad: bool = False, **_: Any
 ) -> Tensor:
     """Zeros with the shape (and dtype) of ``input``."""
-    shape, dt = _like(input, dtype)
-    return _finish(_make(np.zeros(shape, dt)), requires_grad)
+    _, dt = _like(input, dtype)
+    return _finish(E.full_like(input, fill_value=0, dtype=dt), requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False, **_: Any) -> Tensor:
     """Ones with the shape (and dtype) of ``input``."""
-    shape, dt = _like(input, dtype)
-    return _finish(_make(np.ones(shape, dt)), requires_grad)
+    _, dt = _like(input, dtype)
+    return _finish(E.full_like(input, fill_value=1, dtype=dt), requires_grad)
 
 
 def empty_like(
@@ -169,8 +169,9 @@ def full_like(
     input: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False, **_: Any
 ) -> Tensor:
     """``fill_value`` everywhere, with the shape (and dtype) of ``input``."""
-    shape, dt = _like(input, dtype)
-    return _finish(_make(np.full(shape, fill_value, dt)), requires_grad)
+    _, dt = _like(input, dtype)
+    value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+    return _finish(E.full_like(input, fill_value=value, dtype=dt), requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, generator: Generator | None = None) -> Tensor:
@@ -564,6 +565,10 @@ def promote_types(a: Any, b: Any) -> _dtype.dtype:
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch broadcasting of batch dimensions."""
     a, b = input, other
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        ad, bd = a._data, b._data
+        if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0]:
+            return L.matmul(a, b)  # the common case, already valid
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
             f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"

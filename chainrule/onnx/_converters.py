@@ -307,6 +307,17 @@ def _to_dtype(g: GraphBuilder, ev: Any) -> str:
     return g.node("Cast", [x], to=onnx_dtype(_dt(ev)))
 
 
+@converter("full_like")
+def _full_like(g: GraphBuilder, ev: Any) -> str:
+    from onnx import numpy_helper
+
+    x = g.value(ev.inputs[0])
+    value = numpy_helper.from_array(np.asarray([ev.params.get("fill_value", 0)], _dt(ev)))
+    y = g.node("ConstantOfShape", [g.node("Shape", [x])], value=value)
+    g.dyn[y] = _dyn(g, x)
+    return y
+
+
 @converter("identity_hook")
 def _identity(g: GraphBuilder, ev: Any) -> list[str]:
     return _inputs(g, ev)

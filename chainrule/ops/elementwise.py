@@ -369,3 +369,10 @@ def isinf(x):
 @op("isfinite", differentiable=False)
 def isfinite(x):
     return np.isfinite(x)
+
+
+@op("full_like", differentiable=False, opmath=False)
+def full_like(x, fill_value=0, dtype=None):
+    """``fill_value`` in ``x``'s shape: an op (not ``np.full``) so that a traced, exported graph
+    takes the shape from ``x`` and keeps its dynamic axes."""
+    return np.full(x.shape, fill_value, dtype=x.dtype if dtype is None else dtype)

@@ -378,6 +378,14 @@ MORE = {
         + x.reshape(x.shape[0], 5, 1)[:, [1, 2, 2], 0].sum(1, keepdim=True)
     ),
     "gather_dim0": lambda m, x: m.weight.gather(0, cr.tensor([[0, 1, 2, 3, 4]])) + x,
+    "like": lambda m, x: (
+        cr.zeros_like(x)
+        + cr.ones_like(x) * 2
+        + cr.full_like(x, 0.5)
+        + x
+        + cr.ones_like(x, dtype=cr.int64).float()
+        + cr.zeros_like(x > 0).float()
+    ),
     "softmax_dims": lambda m, x: (
         x.reshape(x.shape[0], 5, 1).softmax(1).squeeze(-1) + x.log_softmax(0)
     ),
