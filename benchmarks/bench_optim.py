@@ -7,7 +7,9 @@ Parameter sets:
 For each set and optimizer (SGD momentum 0.9, Adam) one ``step()`` is timed with gradients
 present (chainrule's in the optimizer's gradient buffer, where backward puts them). Rounds
 alternate torch and chainrule; the figure is the median over 5 rounds of the per-round mean,
-torch limited to 2 threads. Ratio = torch time / chainrule time (> 1: chainrule faster).
+torch limited to 2 threads. chainrule splits buckets of >= 128k elements over two threads when
+its first steps measure that to be faster (bit-identical either way).
+Ratio = torch time / chainrule time (> 1: chainrule faster).
 Run: .venv/bin/python benchmarks/bench_optim.py [--json]
 """
 
@@ -57,7 +59,8 @@ def make(lib, shapes, opt_name):
             # Where backward writes gradients (the optimizer's flat buffer).
             np.copyto(p._grad_buf, g)
             p.grad = cr.Tensor(p._grad_buf)
-    opt.step()  # warm-up: state allocated
+    for _ in range(10):  # warm-up: state allocated (and chainrule's thread calibration done)
+        opt.step()
     return opt
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
@@ -64,6 +65,9 @@ class _Bucket:
         "scratch_views",
         "uniform",
         "ready",
+        "timings",
+        "threaded",
+        "since",
     )
 
     def __init__(self, params: list[Tensor], dtype: np.dtype) -> None:
@@ -93,6 +97,32 @@ class _Bucket:
         self.scratch_views = list(zip(tv, tv2, strict=True))
         self.uniform = True
         self.ready: tuple[str, ...] | None = None  # state keys created for every parameter
+        # Two threads help on an idle multi-core machine and hurt on a busy one: the first
+        # large steps try both (alternating) and keep the faster; re-checked now and then.
+        self.timings: list[tuple[bool, float]] = []
+        self.threaded: bool | None = None
+        self.since = 0
+
+    def use_threads(self) -> bool:
+        """Whether this step runs in two threads (alternating while calibrating)."""
+        if self.threaded is None:
+            return len(self.timings) % 2 == 0
+        return self.threaded
+
+    def record(self, threaded: bool, seconds: float) -> None:
+        """Note a step's time; decide after 8 calibration steps, recalibrate every 1000."""
+        if self.threaded is None:
+            self.timings.append((threaded, seconds))
+            if len(self.timings) >= 8:
+                par = sorted(t for m, t in self.timings if m)
+                one = sorted(t for m, t in self.timings if not m)
+                self.threaded = par[len(par) // 2] < 0.9 * one[len(one) // 2]
+                self.timings = []
+                self.since = 0
+            return
+        self.since += 1
+        if self.since >= 1000:
+            self.threaded = None
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         return [flat[s].reshape(sh) for s, sh in zip(self.slices, self.shapes, strict=True)]
@@ -400,25 +430,21 @@ class Optimizer:
                     [b.scratch],
                 )
                 return
-            # Large buckets: the update is elementwise, so the two halves run in two threads
-            # (NumPy releases the GIL in its loops); the result is bit-identical.
-            h = (n // 2) & ~63
-            halves = [slice(0, h), slice(h, n)]
-            jobs = [
-                (
+            threaded = b.use_threads()
+            t0 = time.perf_counter()
+            if threaded:
+                self._update_halves(pool, group, b, gflat, keys, step, first)
+            else:
+                self._update(
                     group,
-                    [b.flat[sl]],
-                    [gflat[sl]],
-                    {k: [b.sflat[k][sl]] for k in keys},
+                    [b.flat],
+                    [gflat],
+                    {k: [b.sflat[k]] for k in keys},
                     step,
                     first,
-                    [(b.scratch[0][sl], b.scratch[1][sl])],
+                    [b.scratch],
                 )
-                for sl in halves
-            ]
-            fut = pool.submit(self._update, *jobs[1])
-            self._update(*jobs[0])
-            fut.result()
+            b.record(threaded, time.perf_counter() - t0)
             return
         # Some parameters have no gradient or are at different steps: per parameter, same math.
         b.uniform = False
@@ -444,6 +470,39 @@ class Optimizer:
                 first,
                 [b.scratch_views[i]],
             )
+
+    def _update_halves(
+        self,
+        pool: Any,
+        group: dict[str, Any],
+        b: _Bucket,
+        gflat: np.ndarray,
+        keys: tuple[str, ...],
+        step: list[float],
+        first: bool,
+    ) -> None:
+        """The same update on the two halves of the flat buffers, in two threads.
+
+        The update is elementwise and NumPy releases the GIL in its loops, so this is
+        bit-identical to one call on the whole buffer.
+        """
+        n = b.flat.size
+        h = (n // 2) & ~63
+        jobs = [
+            (
+                group,
+                [b.flat[sl]],
+                [gflat[sl]],
+                {k: [b.sflat[k][sl]] for k in keys},
+                step,
+                first,
+                [(b.scratch[0][sl], b.scratch[1][sl])],
+            )
+            for sl in (slice(0, h), slice(h, n))
+        ]
+        fut = pool.submit(self._update, *jobs[1])
+        self._update(*jobs[0])
+        fut.result()
 
     # ------------------------------------------------------------------ state_dict
 
