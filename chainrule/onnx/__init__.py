@@ -83,14 +83,20 @@ def _names(given: Sequence[str] | None, n: int, stem: str) -> list[str]:
 
 def export(
     model: Any,
-    example_input: Any,
-    path: Any,
+    example_input: Any = None,
+    path: Any = None,
     *,
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
     dynamic_axes: Mapping[str, Any] | None = None,
     opset_version: int = DEFAULT_OPSET,
     verify: bool = False,
+    args: Any = None,
+    f: Any = None,
+    export_params: bool = True,
+    do_constant_folding: bool = True,
+    verbose: Any = None,
+    dynamo: bool = False,
 ) -> None:
     """Write ``model`` as an ONNX file that onnxruntime runs with the same outputs.
 
@@ -113,6 +119,9 @@ def export(
     Tracing records what one forward pass did: Python control flow and sizes read with
     ``.item()`` / ``.numpy()`` are frozen at their example values, as in ``torch.jit.trace``.
         opset_version: the ONNX opset to target (17 or newer).
+        args / f: torch's names for ``example_input`` / ``path`` (keyword use). Also accepted
+            for torch scripts and ignored: ``do_constant_folding``, ``verbose``, ``dynamo``;
+            ``export_params`` must be True (weights are always stored in the file).
         verify: run the graph in onnxruntime on the example input and on the example with its
             batch reversed, compare with the model, and raise before writing on a mismatch
             (which means the forward pass computed something outside chainrule's ops).
@@ -127,6 +136,19 @@ def export(
     Example:
         >>> chainrule.onnx.export(model, chainrule.randn(1, 4), "model.onnx")  # doctest: +SKIP
     """
+    if args is not None:
+        if example_input is not None:
+            raise TypeError("onnx.export: got both example_input and args")
+        example_input = args
+    if f is not None:
+        if path is not None:
+            raise TypeError("onnx.export: got both path and f")
+        path = f
+    if example_input is None or path is None:
+        raise TypeError("onnx.export: missing example_input (args) or path (f)")
+    if not export_params:
+        raise ValueError("onnx.export: export_params=False is not supported (weights are stored)")
+    del do_constant_folding, verbose, dynamo  # torch options with nothing to do here
     onnx = _require_onnx()
 
     from ._graph import DynamicUnsupported

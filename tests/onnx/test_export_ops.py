@@ -400,3 +400,20 @@ def test_more_ops(name: str, tmp_path) -> None:
 def test_integer_bitwise_at_opset_18(tmp_path) -> None:
     model = Fn(lambda m, x: (((x > 0).long() * 6) & 3 | 8 ^ 1).float() + (~(x > 0).long()).float())
     roundtrip(model, X(3, 5), tmp_path, opset_version=18)
+
+
+def test_torch_keyword_names(tmp_path) -> None:
+    import onnx
+
+    model = Fn(CASES["arith"])
+    cr.onnx.export(
+        model,
+        args=(X(2, 5),),
+        f=str(tmp_path / "m.onnx"),
+        do_constant_folding=True,
+        export_params=True,
+        verbose=False,
+    )
+    onnx.checker.check_model(onnx.load(str(tmp_path / "m.onnx")), full_check=True)
+    with pytest.raises(TypeError):
+        cr.onnx.export(model, X(2, 5))
