@@ -3,9 +3,11 @@
 Small models are overhead-bound, so this measures what one recorded op costs end to end
 (argument handling, graph recording, the backward pass). Both frameworks run in the same
 process, in alternating rounds; each figure is the median over the rounds. torch runs with
-set_num_threads(2) (this machine has 2 cores; NumPy's BLAS uses its default).
+set_num_threads(2) by default (this machine has 2 cores; NumPy's BLAS uses its default). The
+load average is printed: on a shared machine torch's thread pool suffers more from
+contention than single-threaded NumPy, so compare ratios from quiet runs.
 
-Run: .venv/bin/python benchmarks/bench_overhead.py [--rounds 7] [--quick]
+Run: .venv/bin/python benchmarks/bench_overhead.py [--rounds 7] [--quick] [--torch-threads 1]
 """
 
 from __future__ import annotations
@@ -108,14 +110,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="fewer iterations per round")
+    ap.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (2)")
     args = ap.parse_args()
+    import os
+
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.torch_threads)
     ours = _cases(cr, cr.from_numpy)
     theirs = _cases(torch, torch.from_numpy)
     n_iter = 200 if args.quick else 2000
-    print(f"chainrule vs torch {torch.__version__} (torch.set_num_threads(2)); forward+backward,")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"chainrule vs torch {torch.__version__} (torch.set_num_threads({args.torch_threads}), "
+        f"{os.cpu_count()} CPUs, load average {load:.1f}); forward+backward,"
+    )
     print(f"median of {args.rounds} alternating rounds x {n_iter} calls (mlp: /10)\n")
     print(f"{'case':<18}{'chainrule µs':>14}{'torch µs':>12}{'ratio':>9}")
     for name in ours:

@@ -331,7 +331,7 @@ def run_backward(
             if gi is None or not need or t is None:
                 continue
             data = t._data
-            if gi.dtype != data.dtype:
+            if gi.dtype is not data.dtype and gi.dtype != data.dtype:
                 gi = gi.astype(data.dtype)
             if gi.shape != data.shape:
                 gi = sum_to_shape(gi, data.shape, node, _index_of(node.inputs, t))
