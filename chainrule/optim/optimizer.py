@@ -406,11 +406,11 @@ class Optimizer:
                 if (keys or self._has_step) and (first or (self._has_step and "step" not in st0)):
                     for i, p in enumerate(params):
                         st = state[p]
+                        if self._has_step and "step" not in st:  # first, as in torch's dicts
+                            st["step"] = _make(b.steps[i : i + 1].reshape(()))
                         for k in keys:
                             if k not in st:
                                 st[k] = _make(views[k][i])
-                        if self._has_step and "step" not in st:
-                            st["step"] = _make(b.steps[i : i + 1].reshape(()))
                 b.ready = keys
             b.steps += 1
             gflat = b.gflat
@@ -452,11 +452,11 @@ class Optimizer:
             p = params[i]
             st = state[p] if keys or self._has_step else {}
             first = any(k not in st for k in keys)
+            if self._has_step and "step" not in st:
+                st["step"] = _make(b.steps[i : i + 1].reshape(()))
             for k in keys:
                 if k not in st:
                     st[k] = _make(b.state_key(k, self._fill(group, k))[i])
-            if self._has_step and "step" not in st:
-                st["step"] = _make(b.steps[i : i + 1].reshape(()))
             b.steps[i] += 1
             g = gviews[i]
             if group.get("maximize", False):

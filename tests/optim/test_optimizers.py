@@ -128,7 +128,7 @@ def test_state_dict_interop_both_ways(name, kw):
     tsd, csd = topt.state_dict(), copt.state_dict()
     assert set(tsd["state"]) == set(csd["state"])
     for i in tsd["state"]:
-        assert set(tsd["state"][i]) == set(csd["state"][i])
+        assert list(tsd["state"][i]) == list(csd["state"][i])  # same keys, same order
     assert tsd["param_groups"] == csd["param_groups"]
 
     # ours -> torch, torch -> ours; both continue like the originals.
