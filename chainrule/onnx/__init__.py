@@ -352,6 +352,13 @@ class _Build:
                 raise
             except Unsupported as e:
                 self.fail(e)
+            except Exception as e:  # a converter bug: still say which op and module
+                path, cls = ev.module
+                where = f"module '{path}' ({cls})" if path else f"the top-level module ({cls})"
+                raise OnnxExporterError(
+                    f"onnx.export: converting op '{ev.opdef.name}' used in {where} failed: "
+                    f"{type(e).__name__}: {e}"
+                ) from e
             for o, name in zip(ev.outputs, names):
                 dyn = g.dyn.get(name)
                 if dyn is None or len(dyn) != o._data.ndim:

@@ -72,10 +72,6 @@ def _tokens(b: int, t: int) -> cr.Tensor:
     return cr.tensor(np.random.default_rng(0).integers(0, 20, size=(b, t)))
 
 
-def _float_ids(x: cr.Tensor) -> cr.Tensor:
-    return x
-
-
 def test_mlp(tmp_path) -> None:
     roundtrip(MLP(), cr.randn(4, 8), tmp_path, batches=(1, 7))
 
