@@ -564,3 +564,30 @@ def test_mixed_dtype_group_and_replaced_data_step_once():
         out.append([p.detach().numpy().copy(), q.detach().numpy().copy()])
     for x, y in zip(out[0], out[1], strict=True):
         np.testing.assert_allclose(y, x, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("name", "kw"), [CASES[4], CASES[9], CASES[15], CASES[17], CASES[11]])
+def test_random_missing_gradients_match_torch(name, kw):
+    # Which parameters get a gradient changes at random: exercises the switches between the
+    # whole-bucket update and the per-parameter one (different steps per parameter).
+    rng = np.random.default_rng(11)
+    masks = rng.random((25, len(INIT))) < 0.6
+    out = []
+    for lib, mod in ((torch, torch.optim), (cr, optim)):
+        ps = [lib.tensor(a, requires_grad=True) for a in INIT]
+        opt = getattr(mod, name)(ps, **kw)
+        for k in range(25):
+            opt.zero_grad()
+            used = [p for p, m in zip(ps, masks[k], strict=True) if m]
+            if not used:
+                continue
+            sum(((p - 0.3) ** 2).sum() + 0.1 * (p**4).sum() for p in used).backward()
+            opt.step()
+        out.append(([p.detach().numpy().copy() for p in ps], opt.state_dict()))
+    for x, y in zip(out[0][0], out[1][0], strict=True):
+        np.testing.assert_allclose(y, x, rtol=1e-10, atol=1e-12)
+    tstate, cstate = out[0][1]["state"], out[1][1]["state"]
+    assert set(tstate) == set(cstate)
+    for i in tstate:
+        if "step" in tstate[i]:
+            assert float(cstate[i]["step"]) == float(tstate[i]["step"])
