@@ -81,6 +81,31 @@ class DistributedSync(Callback):
             state.logs[key] = value
 
 
+class AgreeOnStop(Callback):
+    """The last callback: when one rank stops (NaN loss, Ctrl-C, a callback), all stop there.
+
+    A rank that left the loop alone would leave the others waiting in the next collective.
+    After every backward, step and epoch the ranks agree on a stop flag (one tiny allreduce).
+    """
+
+    def __init__(self, dist: Any) -> None:
+        self.dist = dist
+
+    def _agree(self, state: FitState) -> None:
+        import chainrule as cr
+
+        mine = self.dist.get_rank() + 1 if state.stop_training else 0
+        flag = cr.tensor([mine], dtype=cr.int64)
+        self.dist.all_reduce(flag, op="max")
+        stopper = int(flag.item()) - 1
+        if stopper >= 0 and not state.stop_training:
+            state.stop(f"rank {stopper} stopped training")
+
+    on_after_backward = _agree
+    on_batch_end = _agree
+    on_epoch_end = _agree
+
+
 def setup(loader: Any, callbacks: list[Any], shuffle: bool, seed: int) -> tuple[Any, list[Any]]:
     """Shard ``loader``'s dataset across processes; return the new loader and callback list."""
     from chainrule.data import DataLoader, DistributedSampler
@@ -97,4 +122,4 @@ def setup(loader: Any, callbacks: list[Any], shuffle: bool, seed: int) -> tuple[
                          collate_fn=loader.collate_fn, drop_last=loader.drop_last)  # fmt: skip
     if dist.get_rank() != 0:
         callbacks = [cb for cb in callbacks if not isinstance(cb, _RANK0_ONLY)]
-    return sharded, [DistributedSync(dist, sampler), *callbacks]
+    return sharded, [DistributedSync(dist, sampler), *callbacks, AgreeOnStop(dist)]

@@ -57,5 +57,5 @@ def test_only_rank_zero_writes_files_and_progress(monkeypatch, tmp_path):
                                  "collate_fn": None, "drop_last": False})()  # fmt: skip
     callbacks = [ProgressBar(), ModelCheckpoint(tmp_path / "c.safetensors"), CSVLogger("x.csv")]
     loader, kept = _distributed.setup(loader_like, callbacks, shuffle=True, seed=0)
-    assert [type(cb).__name__ for cb in kept] == ["DistributedSync"]
+    assert [type(cb).__name__ for cb in kept] == ["DistributedSync", "AgreeOnStop"]
     assert len(loader) == 3  # 5 of the 10 examples on this rank, batches of 2

@@ -181,6 +181,24 @@ def check_fit(rank: int, size: int) -> None:
     assert all(v == losses[0] for v in losses), losses
 
 
+def check_fit_stops_together(rank: int, size: int) -> None:
+    from chainrule.train import fit
+
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    if rank == 1:
+        x[:] = np.nan  # only rank 1 sees a NaN loss
+    model = nn.Linear(3, 1)
+    history = fit(model, (x, x[:, :1]), loss=nn.MSELoss(), epochs=3, batch_size=5,
+                  optimizer=optim.SGD(model.parameters(), 0.1), distributed=True,
+                  progress=False, seed=0)  # fmt: skip
+    assert len(history) == 0, history.records
+    if rank == 0:
+        assert history.stop_reason == "rank 1 stopped training", history.stop_reason
+    else:
+        assert history.stop_reason.startswith("loss is nan"), history.stop_reason
+    assert np.isfinite(model.weight.detach().numpy()).all()  # the NaN step was skipped
+
+
 def main() -> None:
     dist.init_process_group()
     rank, size = dist.get_rank(), dist.get_world_size()
@@ -192,6 +210,7 @@ def main() -> None:
     check_no_sync_and_unused(rank, size)
     check_sampler(rank, size)
     check_fit(rank, size)
+    check_fit_stops_together(rank, size)
     dist.barrier()
     print(f"rank {rank} OK", flush=True)
     dist.destroy_process_group()
