@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._registry import op
+from ._blas import single_blas_thread
 
 __all__ = ["lstm_layer", "gru_layer", "rnn_layer", "lstm_cell", "gru_cell", "rnn_cell"]
 
@@ -65,24 +66,25 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
     cs[0] = c0
     tmp = np.empty((bsz, hsz), dtype=dt)
     tmp4 = np.empty((bsz, 4 * hsz), dtype=dt)
-    for k in range(t_len):
-        gk = gates[k]
-        np.matmul(hs[k], whs_t, out=tmp4)
-        gk += tmp4
-        np.tanh(gk, out=gk)
-        sg = gk[:, :h3]
-        sg *= 0.5
-        sg += 0.5
-        c = cs[k + 1]
-        np.multiply(gk[:, h2:h3], cs[k], out=c)  # f · c
-        np.multiply(gk[:, h1:h2], gk[:, h3:], out=tmp)  # i · g
-        c += tmp
-        np.tanh(c, out=tcs[k])
-        if w_hr is None:
-            np.multiply(gk[:, :h1], tcs[k], out=hs[k + 1])
-        else:
-            np.multiply(gk[:, :h1], tcs[k], out=hraw[k])
-            np.matmul(hraw[k], w_hr.T, out=hs[k + 1])
+    with single_blas_thread():
+        for k in range(t_len):
+            gk = gates[k]
+            np.matmul(hs[k], whs_t, out=tmp4)
+            gk += tmp4
+            np.tanh(gk, out=gk)
+            sg = gk[:, :h3]
+            sg *= 0.5
+            sg += 0.5
+            c = cs[k + 1]
+            np.multiply(gk[:, h2:h3], cs[k], out=c)  # f · c
+            np.multiply(gk[:, h1:h2], gk[:, h3:], out=tmp)  # i · g
+            c += tmp
+            np.tanh(c, out=tcs[k])
+            if w_hr is None:
+                np.multiply(gk[:, :h1], tcs[k], out=hs[k + 1])
+            else:
+                np.multiply(gk[:, :h1], tcs[k], out=hraw[k])
+                np.matmul(hraw[k], w_hr.T, out=hs[k + 1])
     out = hs[:0:-1] if reverse else hs[1:]
     outs = (out, hs[t_len].copy(), cs[t_len].copy())
 
@@ -103,18 +105,19 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
         dh = np.array(g_h, dtype=dt)
         dc = np.array(g_c, dtype=dt)
         da = np.empty((bsz, hsz), dtype=dt)
-        for k in range(t_len - 1, -1, -1):
-            dh += g_out[k]
-            if w_hr is not None:
-                dhs[k] = dh
-                dh = dh @ w_hr
-            dk = dgates[k]
-            np.multiply(dh, odt[k], out=da)
-            dc += da
-            np.multiply(dh, mo[k], out=dk[:, :h1])
-            np.multiply(dc[:, None, :], m3[k], out=dk[:, h1:].reshape(bsz, 3, hsz))
-            dc *= f[k]
-            dh = dk @ wh
+        with single_blas_thread():
+            for k in range(t_len - 1, -1, -1):
+                dh += g_out[k]
+                if w_hr is not None:
+                    dhs[k] = dh
+                    dh = dh @ w_hr
+                dk = dgates[k]
+                np.multiply(dh, odt[k], out=da)
+                dc += da
+                np.multiply(dh, mo[k], out=dk[:, :h1])
+                np.multiply(dc[:, None, :], m3[k], out=dk[:, h1:].reshape(bsz, 3, hsz))
+                dc *= f[k]
+                dh = dk @ wh
         d2 = dgates.reshape(t_len * bsz, 4 * hsz)
         gx = gh0 = gc0 = gwi = gwh = gb = gwr = None
         if needs[0]:
@@ -151,23 +154,24 @@ def _gru(x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
     ghn = np.empty((t_len, bsz, hsz), dtype=dt)  # W_hn h + b_hn, needed for dr
     hs[0] = h0
     wht = w_hh.T
-    for k in range(t_len):
-        gh = hs[k] @ wht
-        if b_hh is not None:
-            gh += b_hh
-        gk = gi[k]
-        rz = gk[:, :h2]
-        rz += gh[:, :h2]
-        _sigmoid_(rz)
-        ghn[k] = gh[:, h2:]
-        n = gk[:, h2:]
-        n += gk[:, :hsz] * gh[:, h2:]
-        np.tanh(n, out=n)
-        # h' = (1 - z) n + z h = n + z (h - n)
-        hk = hs[k + 1]
-        np.subtract(hs[k], n, out=hk)
-        hk *= gk[:, hsz:h2]
-        hk += n
+    with single_blas_thread():
+        for k in range(t_len):
+            gh = hs[k] @ wht
+            if b_hh is not None:
+                gh += b_hh
+            gk = gi[k]
+            rz = gk[:, :h2]
+            rz += gh[:, :h2]
+            _sigmoid_(rz)
+            ghn[k] = gh[:, h2:]
+            n = gk[:, h2:]
+            n += gk[:, :hsz] * gh[:, h2:]
+            np.tanh(n, out=n)
+            # h' = (1 - z) n + z h = n + z (h - n)
+            hk = hs[k + 1]
+            np.subtract(hs[k], n, out=hk)
+            hk *= gk[:, hsz:h2]
+            hk += n
     out = hs[:0:-1] if reverse else hs[1:]
     outs = (out, hs[t_len].copy())
 
@@ -177,27 +181,28 @@ def _gru(x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
         dgi = np.empty((t_len, bsz, 3 * hsz), dtype=dt)
         dgh = np.empty((t_len, bsz, 3 * hsz), dtype=dt)
         dh = np.array(g_h, dtype=dt)
-        for k in range(t_len - 1, -1, -1):
-            dh += g_out[k]
-            gk = gi[k]
-            r = gk[:, :hsz]
-            z = gk[:, hsz:h2]
-            n = gk[:, h2:]
-            di = dgi[k]
-            dhh = dgh[k]
-            dan = di[:, h2:]
-            np.multiply(dh, 1.0 - z, out=dan)
-            dan *= 1.0 - n * n
-            np.subtract(hs[k], n, out=di[:, hsz:h2])
-            di[:, hsz:h2] *= dh  # dz
-            np.multiply(dan, ghn[k], out=di[:, :hsz])  # dr
-            rz = gk[:, :h2]
-            di[:, :h2] *= rz
-            di[:, :h2] *= 1.0 - rz
-            dhh[:, :h2] = di[:, :h2]
-            np.multiply(dan, r, out=dhh[:, h2:])
-            dh = dh * z
-            dh += dhh @ w_hh
+        with single_blas_thread():
+            for k in range(t_len - 1, -1, -1):
+                dh += g_out[k]
+                gk = gi[k]
+                r = gk[:, :hsz]
+                z = gk[:, hsz:h2]
+                n = gk[:, h2:]
+                di = dgi[k]
+                dhh = dgh[k]
+                dan = di[:, h2:]
+                np.multiply(dh, 1.0 - z, out=dan)
+                dan *= 1.0 - n * n
+                np.subtract(hs[k], n, out=di[:, hsz:h2])
+                di[:, hsz:h2] *= dh  # dz
+                np.multiply(dan, ghn[k], out=di[:, :hsz])  # dr
+                rz = gk[:, :h2]
+                di[:, :h2] *= rz
+                di[:, :h2] *= 1.0 - rz
+                dhh[:, :h2] = di[:, :h2]
+                np.multiply(dan, r, out=dhh[:, h2:])
+                dh = dh * z
+                dh += dhh @ w_hh
         gi2 = dgi.reshape(t_len * bsz, 3 * hsz)
         gh2 = dgh.reshape(t_len * bsz, 3 * hsz)
         gx = gh0 = gwi = gwh = gbi = gbh = None
@@ -232,13 +237,14 @@ def _rnn(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse):
     hs = np.empty((t_len + 1, bsz, hsz), dtype=dt)
     hs[0] = h0
     wht = w_hh.T
-    for k in range(t_len):
-        a = pre[k]
-        a += hs[k] @ wht
-        if relu:
-            np.maximum(a, 0.0, out=hs[k + 1])
-        else:
-            np.tanh(a, out=hs[k + 1])
+    with single_blas_thread():
+        for k in range(t_len):
+            a = pre[k]
+            a += hs[k] @ wht
+            if relu:
+                np.maximum(a, 0.0, out=hs[k + 1])
+            else:
+                np.tanh(a, out=hs[k + 1])
     out = hs[:0:-1] if reverse else hs[1:]
     outs = (out, hs[t_len].copy())
 
@@ -247,16 +253,17 @@ def _rnn(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse):
         g_out = g_out[::-1] if reverse else g_out
         da = np.empty((t_len, bsz, hsz), dtype=dt)
         dh = np.array(g_h, dtype=dt)
-        for k in range(t_len - 1, -1, -1):
-            dh += g_out[k]
-            hk = hs[k + 1]
-            if relu:
-                np.multiply(dh, hk > 0, out=da[k])  # relu'(0) = 0, as torch
-            else:
-                np.multiply(hk, hk, out=da[k])
-                np.subtract(1.0, da[k], out=da[k])
-                da[k] *= dh
-            dh = da[k] @ w_hh
+        with single_blas_thread():
+            for k in range(t_len - 1, -1, -1):
+                dh += g_out[k]
+                hk = hs[k + 1]
+                if relu:
+                    np.multiply(dh, hk > 0, out=da[k])  # relu'(0) = 0, as torch
+                else:
+                    np.multiply(hk, hk, out=da[k])
+                    np.subtract(1.0, da[k], out=da[k])
+                    da[k] *= dh
+                dh = da[k] @ w_hh
         d2 = da.reshape(t_len * bsz, hsz)
         gx = gh0 = gwi = gwh = gb = None
         if needs[0]:
