@@ -112,3 +112,46 @@ def test_buffer_class_registers_a_buffer():
     m.tmp = nn.Buffer(cr.zeros(1), persistent=False)
     assert list(m.state_dict()) == ["stat"]
     assert [n for n, _ in m.named_buffers()] == ["stat", "tmp"]
+
+
+_KINKS = np.array([-6.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0, 20.0, 25.0])
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("relu", {}),
+        ("relu6", {}),
+        ("leaky_relu", {"negative_slope": 0.1}),
+        ("elu", {}),
+        ("selu", {}),
+        ("celu", {"alpha": 2.0}),
+        ("hardtanh", {}),
+        ("hardswish", {}),
+        ("hardsigmoid", {}),
+        ("softplus", {}),
+        ("softplus", {"beta": 2.0, "threshold": 1.0}),
+        ("threshold", {"threshold": 0.5, "value": -1.0}),
+        ("gelu", {}),
+        ("silu", {}),
+        ("mish", {}),
+        ("logsigmoid", {}),
+        ("softsign", {}),
+        ("softshrink", {"lambd": 0.5}),
+        ("hardshrink", {"lambd": 0.5}),
+    ],
+)
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_activation_values_and_grads_at_kinks_match_torch(name, kwargs, dtype_name):
+    """The convention at each non-differentiable point is torch's (DESIGN §2.6)."""
+    xc = cr.tensor(_KINKS, dtype=getattr(cr, dtype_name), requires_grad=True)
+    xt = torch.tensor(_KINKS, dtype=getattr(torch, dtype_name), requires_grad=True)
+    yc = getattr(F, name)(xc, **kwargs)
+    yt = getattr(TF, name)(xt, **kwargs)
+    # float32: torch's own float32 kernels round differently in the tails (gelu at −3 is
+    # 5e-7 off the exact value), hence the atol
+    rtol, atol = (1e-6, 1e-6) if dtype_name == "float32" else (1e-12, 1e-14)
+    np.testing.assert_allclose(yc.detach().numpy(), yt.detach().numpy(), rtol=rtol, atol=atol)
+    yc.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=rtol, atol=atol)

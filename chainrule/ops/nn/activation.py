@@ -159,12 +159,13 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
     return y, vjp
 
 
-@op("hardswish", formula="x̄ = ȳ · (0 if x < −3; x/3 + ½ if x ≤ 3; 1)", onnx="HardSwish")
+@op("hardswish", formula="x̄ = ȳ · (0 if x ≤ −3; x/3 + ½ if x < 3; 1)", onnx="HardSwish")
 def hardswish(x):
     y = x * np.clip(x + 3.0, 0.0, 6.0) / 6.0
 
     def vjp(g, needs):
-        return (np.where(x < -3.0, 0.0, np.where(x <= 3.0, g * (x / 3.0 + 0.5), g)),)
+        # torch's hardswish_backward: 0 for x <= −3, x/3 + ½ for −3 < x < 3, 1 for x >= 3
+        return (np.where(x <= -3.0, 0.0, np.where(x < 3.0, g * (x / 3.0 + 0.5), g)),)
 
     return y, vjp
 
