@@ -229,6 +229,7 @@ def export(
     except Exception:
         if not widen:
             raise
+        widen = False
         traced, tracer, result = run(False)
     outputs = flatten_outputs(result, lambda o: isinstance(o, Tensor))
     out_names = _names(output_names, len(outputs), "output")
@@ -239,26 +240,34 @@ def export(
                 f"onnx.export: dynamic_axes names {n!r}, which is not an input or output "
                 f"name ({sorted(known)})"
             )
-    inputs = [(n, traced[id(a)]) for n, a in zip(in_names, tensors)]
-    build = _Build(
-        model, tracer.events, inputs, list(zip(out_names, outputs)), named, opset_version
-    )
+
+    def build(traced: dict, tracer: Any, result: Any) -> _Build:
+        outs = flatten_outputs(result, lambda o: isinstance(o, Tensor))
+        inputs = [(n, traced[id(a)]) for n, a in zip(in_names, tensors)]
+        return _Build(
+            model, tracer.events, inputs, list(zip(out_names, outs)), named, opset_version
+        )
+
+    builder = build(traced, tracer, result)
     try:
-        model_proto = build.run(axes)
+        model_proto = builder.run(axes)
     except DynamicUnsupported as e:
         if dynamic_axes is not None:
-            build.fail(e)
-        # The default dynamic batch cannot be kept through this model: export fixed shapes.
+            builder.fail(e)
+        # The default dynamic batch cannot be kept through this model: export fixed shapes
+        # (those of the example itself, so trace it as given).
         warnings.warn(
             f"onnx.export: the batch axis cannot stay dynamic ({e}); exporting fixed input "
             f"shapes. Pass dynamic_axes={{}} to ask for fixed shapes explicitly.",
             stacklevel=2,
         )
-        model_proto = build.run({})
+        if widen:
+            builder = build(*run(False))
+        model_proto = builder.run({})
     onnx.checker.check_model(model_proto, full_check=True)
     data = model_proto.SerializeToString()
     if verify:
-        _verify(data, model, args, kwargs, [n for n, _ in inputs], len(outputs))
+        _verify(data, model, args, kwargs, in_names, len(outputs))
     _write_atomic(data, path)
 
 

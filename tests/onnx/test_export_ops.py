@@ -417,3 +417,13 @@ def test_torch_keyword_names(tmp_path) -> None:
     onnx.checker.check_model(onnx.load(str(tmp_path / "m.onnx")), full_check=True)
     with pytest.raises(TypeError):
         cr.onnx.export(model, X(2, 5))
+
+
+def test_fixed_shape_fallback_uses_the_example_batch(tmp_path) -> None:
+    model = Fn(lambda m, x: x.reshape(3, -1) * 2)
+    with pytest.warns(UserWarning, match="batch axis cannot stay dynamic"):
+        cr.onnx.export(model, X(1, 6), tmp_path / "m.onnx")
+    import onnx
+
+    dims = onnx.load(str(tmp_path / "m.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [1, 6]
