@@ -151,21 +151,23 @@ def _gru(x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
     if b_ih is not None:
         gi += b_ih
     hs = np.empty((t_len + 1, bsz, hsz), dtype=dt)
-    ghn = np.empty((t_len, bsz, hsz), dtype=dt)  # W_hn h + b_hn, needed for dr
+    gh = np.empty((t_len, bsz, 3 * hsz), dtype=dt)  # W_hh h + b_hh per step (n part for dr)
     hs[0] = h0
     wht = w_hh.T
+    tmp = np.empty((bsz, hsz), dtype=dt)
     with single_blas_thread():
         for k in range(t_len):
-            gh = hs[k] @ wht
+            ghk = gh[k]
+            np.matmul(hs[k], wht, out=ghk)
             if b_hh is not None:
-                gh += b_hh
+                ghk += b_hh
             gk = gi[k]
             rz = gk[:, :h2]
-            rz += gh[:, :h2]
+            rz += ghk[:, :h2]
             _sigmoid_(rz)
-            ghn[k] = gh[:, h2:]
             n = gk[:, h2:]
-            n += gk[:, :hsz] * gh[:, h2:]
+            np.multiply(gk[:, :hsz], ghk[:, h2:], out=tmp)
+            n += tmp
             np.tanh(n, out=n)
             # h' = (1 - z) n + z h = n + z (h - n)
             hk = hs[k + 1]
@@ -178,30 +180,25 @@ def _gru(x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
     def vjp(gs, needs):
         g_out, g_h = gs
         g_out = g_out[::-1] if reverse else g_out
+        r, z, n = gi[:, :, :hsz], gi[:, :, hsz:h2], gi[:, :, h2:]
+        # Per-step factors for all steps at once (few big calls instead of T small ones):
+        fa = (1.0 - z) * (1.0 - n * n)  # ∂h'/∂(n pre-activation)
+        fz = (hs[:-1] - n) * z * (1.0 - z)  # ∂h'/∂(z pre-activation)
+        fr = gh[:, :, h2:] * r * (1.0 - r)  # ∂(n pre-activation)/∂(r pre-activation)
         dgi = np.empty((t_len, bsz, 3 * hsz), dtype=dt)
         dgh = np.empty((t_len, bsz, 3 * hsz), dtype=dt)
         dh = np.array(g_h, dtype=dt)
         with single_blas_thread():
             for k in range(t_len - 1, -1, -1):
                 dh += g_out[k]
-                gk = gi[k]
-                r = gk[:, :hsz]
-                z = gk[:, hsz:h2]
-                n = gk[:, h2:]
                 di = dgi[k]
                 dhh = dgh[k]
-                dan = di[:, h2:]
-                np.multiply(dh, 1.0 - z, out=dan)
-                dan *= 1.0 - n * n
-                np.subtract(hs[k], n, out=di[:, hsz:h2])
-                di[:, hsz:h2] *= dh  # dz
-                np.multiply(dan, ghn[k], out=di[:, :hsz])  # dr
-                rz = gk[:, :h2]
-                di[:, :h2] *= rz
-                di[:, :h2] *= 1.0 - rz
+                np.multiply(dh, fa[k], out=di[:, h2:])  # d n-pre
+                np.multiply(dh, fz[k], out=di[:, hsz:h2])  # d z-pre
+                np.multiply(di[:, h2:], fr[k], out=di[:, :hsz])  # d r-pre
                 dhh[:, :h2] = di[:, :h2]
-                np.multiply(dan, r, out=dhh[:, h2:])
-                dh = dh * z
+                np.multiply(di[:, h2:], r[k], out=dhh[:, h2:])
+                dh *= z[k]
                 dh += dhh @ w_hh
         gi2 = dgi.reshape(t_len * bsz, 3 * hsz)
         gh2 = dgh.reshape(t_len * bsz, 3 * hsz)
