@@ -11,7 +11,7 @@ from typing import Any
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
-from ._utils import new_param
+from ._utils import check_size, new_param
 from .module import Module
 
 __all__ = [
@@ -350,7 +350,7 @@ class PReLU(Module):
         self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
     ) -> None:
         super().__init__()
-        self.num_parameters = num_parameters
+        self.num_parameters = check_size("PReLU", "num_parameters", num_parameters, False)
         self.init = init
         self.weight = new_param((num_parameters,), dtype, device)
         self.reset_parameters()
