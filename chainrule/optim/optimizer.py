@@ -8,6 +8,9 @@ gradient and all are at the same step, the update is one call of the pure functi
 ``_functional`` on the flat arrays; otherwise it runs per parameter on the views, with the same
 math. If anything replaced a parameter's array (``p.data = …``, ``module.double()``), the next
 step notices (``p._data is not view``) and rebuilds the buffers, keeping the state.
+Large buckets may be updated in two threads (two halves, bit-identical) when timing the first
+steps shows that to be faster. If someone still holds last step's gradient when ``zero_grad``
+runs (or backward starts), backward gets a fresh array instead, so held values never change.
 """
 
 from __future__ import annotations
