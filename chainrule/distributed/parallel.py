@@ -9,13 +9,15 @@ How a step works with N ranks, each holding its own mini-batch of B examples:
    buffers, e.g. BatchNorm running statistics, when ``broadcast_buffers``). A forward with
    gradients enabled arms the reducer.
 3. At the end of the next ``backward()`` (the engine's ``post_backward`` callback, after the last
-   leaf gradient is accumulated) the gradients are packed into contiguous per-dtype buckets
+   leaf gradient is accumulated) the gradients are grouped into contiguous per-dtype buckets
    (``bucket_cap_mb``), each bucket is summed across ranks with a non-blocking in-place
    ``MPI_Iallreduce`` (the next bucket is packed while the previous one travels), and divided
-   by N. Every rank then holds the mean gradient, which is the gradient of the mean loss over
-   the N·B examples, so ``optimizer.step()`` makes the same update everywhere.
+   by N. Gradients that already lie back to back in the optimizer's flat buffer are reduced
+   there without a copy. Every rank then holds the mean gradient, which is the gradient of
+   the mean loss over the N·B examples, so ``optimizer.step()`` makes the same update
+   everywhere.
 
-A per-parameter "has a gradient" count travels in each bucket, so a parameter no rank used keeps
+A per-parameter "has a gradient" count travels with each bucket, so a parameter no rank used keeps
 ``grad=None`` (as in a single process) and one used by only some ranks gets the mean with zeros
 elsewhere (PyTorch's ``find_unused_parameters=True`` behaviour, always on).
 
@@ -55,41 +57,88 @@ def _after_backward() -> None:
 
 
 class _Bucket:
-    """Gradients of some parameters of one dtype, plus one count per parameter, in one array."""
+    """Gradients of some parameters of one dtype in one contiguous array, plus their counts.
 
-    __slots__ = ("params", "flat", "views", "counts")
+    ``start`` begins the exchange: when the gradients already lie back to back in one buffer
+    (the optimizer's flat gradient buffer, the usual case) that buffer is reduced in place with
+    no copy; otherwise they are packed into ``flat``. ``counts`` (ranks that computed each
+    gradient) travels in a second, tiny allreduce, so every rank sends the same layout whichever
+    path it took.
+    """
+
+    __slots__ = ("params", "flat", "views", "counts", "direct")
 
     def __init__(self, params: list[Any], dtype: np.dtype) -> None:
         self.params = params
         sizes = [p._data.size for p in params]
-        total = sum(sizes)
-        self.flat = np.empty(total + len(params), dtype)
+        self.flat = np.empty(sum(sizes), dtype)
         self.views = []
         o = 0
         for p, n in zip(params, sizes):
             self.views.append(self.flat[o : o + n].reshape(p._data.shape))
             o += n
-        self.counts = self.flat[total:]
+        self.counts = np.zeros(len(params), dtype)
+        self.direct: np.ndarray | None = None
 
-    def pack(self) -> None:
-        for i, (p, v) in enumerate(zip(self.params, self.views)):
-            g = p.grad
-            if g is None:
-                v.fill(0)
-                self.counts[i] = 0
-            else:
-                np.copyto(v, g._data, casting="unsafe")
-                self.counts[i] = 1
+    def start(self, comm: Any, mpi: Any) -> list[Any]:
+        grads = [p.grad for p in self.params]
+        self.direct = None
+        if all(gr is not None for gr in grads):
+            self.counts.fill(1)
+            self.direct = _flat_run([gr._data for gr in grads], self.flat.dtype)
+        if self.direct is None:
+            for i, (gr, v) in enumerate(zip(grads, self.views)):
+                if gr is None:
+                    v.fill(0)
+                    self.counts[i] = 0
+                else:
+                    np.copyto(v, gr._data, casting="unsafe")
+                    self.counts[i] = 1
+        buf = self.flat if self.direct is None else self.direct
+        return [comm.Iallreduce(mpi.IN_PLACE, buf, op=mpi.SUM),
+                comm.Iallreduce(mpi.IN_PLACE, self.counts, op=mpi.SUM)]  # fmt: skip
 
-    def unpack(self, size: int) -> None:
-        for i, (p, v) in enumerate(zip(self.params, self.views)):
+    def finish(self, size: int) -> None:
+        if self.direct is not None and self.counts.min() == size:
+            np.divide(self.direct, size, out=self.direct)
+            return
+        src = self.views if self.direct is None else _split(self.direct, self.params)
+        for i, (p, v) in enumerate(zip(self.params, src)):
             if self.counts[i] == 0:
                 continue  # no rank computed a gradient: stays None, as in one process
-            g = p.grad
-            if g is None:
+            gr = p.grad
+            if gr is None:
                 p.grad = _make(np.divide(v, size))
+            elif v is not gr._data:
+                np.divide(v, size, out=gr._data, casting="unsafe")
             else:
-                np.divide(v, size, out=g._data, casting="unsafe")
+                np.divide(v, size, out=v)
+
+
+def _flat_run(arrays: list[np.ndarray], dtype: np.dtype) -> np.ndarray | None:
+    """One 1-D view covering ``arrays`` if they lie back to back, in order, in one buffer."""
+    first = arrays[0]
+    base = first.base
+    if base is None or base.ndim != 1 or base.dtype != dtype or not base.flags.c_contiguous:
+        return None
+    begin = first.__array_interface__["data"][0]
+    expect = begin
+    for a in arrays:
+        if (a.base is not base or not a.flags.c_contiguous or not a.flags.writeable
+                or a.__array_interface__["data"][0] != expect):  # fmt: skip
+            return None
+        expect += a.nbytes
+    offset = (begin - base.__array_interface__["data"][0]) // base.itemsize
+    return base[offset : offset + (expect - begin) // base.itemsize]
+
+
+def _split(flat: np.ndarray, params: list[Any]) -> list[np.ndarray]:
+    out, o = [], 0
+    for p in params:
+        n = p._data.size
+        out.append(p.grad._data if p.grad is not None else flat[o : o + n].reshape(p._data.shape))
+        o += n
+    return out
 
 
 class DistributedDataParallel(Module):
@@ -236,12 +285,11 @@ class DistributedDataParallel(Module):
 
         reqs = []
         buckets = self._ensure_buckets()
-        for b in buckets:
-            b.pack()
-            reqs.append(g.comm.Iallreduce(MPI.IN_PLACE, b.flat, op=MPI.SUM))
+        for b in buckets:  # each bucket travels while the next one is packed
+            reqs += b.start(g.comm, MPI)
         dist._wait(g, reqs, "DistributedDataParallel gradient all_reduce")
         for b in buckets:
-            b.unpack(g.size)
+            b.finish(g.size)
 
 
 def _broadcast_arrays(g: Any, arrays: list[np.ndarray], what: str) -> None:

@@ -74,6 +74,8 @@ def check_equivalence(rank: int, size: int, dtype, opt_name: str) -> None:
         mine = slice(rank * B, (rank + 1) * B)
         opt.zero_grad()
         loss_fn(ddp(cr.tensor(x[mine])), cr.tensor(y[mine])).backward()
+        # the gradients live in the optimizer's flat buffer: reduced there, without a copy
+        assert ddp._buckets[0].direct is not None
         opt.step()
         ref_opt.zero_grad()
         loss_fn(ref(cr.tensor(x)), cr.tensor(y)).backward()
