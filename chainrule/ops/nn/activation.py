@@ -64,6 +64,38 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+# Numerical Recipes' Chebyshev fit of erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), z ≥ 0:
+# relative error < 1.2e-7 everywhere, i.e. float32 accuracy, in ~12 whole-array operations
+# (the float64 series in _special.erf costs ~200). Used for float32/float16 inputs only.
+_ERFC_COEFFS = (
+    0.17087277,
+    -0.82215223,
+    1.48851587,
+    -1.13520398,
+    0.27886807,
+    -0.18628806,
+    0.09678418,
+    0.37409196,
+    1.00002368,
+    -1.26551223,
+)
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Φ(x) = ½·(1 + erf(x/√2)), exact (series) for float64, Chebyshev erfc for float32."""
+    if x.dtype == np.float64:
+        return 0.5 * (1.0 + erf(x * _INV_SQRT_2))
+    # float64 arithmetic: in float32 the rounding of z² alone costs 4e-6 relative in the tail
+    z = np.abs(x.astype(np.float64)) * _INV_SQRT_2
+    t = 1.0 / (1.0 + 0.5 * z)
+    p = np.full_like(t, _ERFC_COEFFS[0])
+    for c in _ERFC_COEFFS[1:]:
+        p *= t
+        p += c
+    half_erfc = 0.5 * t * np.exp(p - z * z)  # ½·erfc(|x|/√2) = Φ(−|x|), relative accuracy
+    return np.where(x < 0, half_erfc, 1.0 - half_erfc).astype(x.dtype, copy=False)
+
+
 @op("gelu", formula="x̄ = ȳ · (Φ(x) + x·φ(x))  (tanh form when approximate='tanh')", onnx="Gelu")
 def gelu(x, approximate="none"):
     if approximate == "tanh":
@@ -76,7 +108,7 @@ def gelu(x, approximate="none"):
             return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner),)
 
         return y, vjp
-    cdf = 0.5 * (1.0 + erf(x * _INV_SQRT_2))
+    cdf = _normal_cdf(x)
     y = x * cdf
 
     def vjp(g, needs):
