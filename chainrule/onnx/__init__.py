@@ -346,6 +346,7 @@ class _Build:
                     raise ValueError(f"onnx.export: dynamic axis {ax} is out of range for {name!r}")
             spec = {ax % t.ndim: v for ax, v in spec.items()} if t.ndim else {}
             g.bind(t, name, tuple(spec.get(i) for i in range(t.ndim)))
+            g.live.add(name)
             dims = [spec.get(i, n) for i, n in enumerate(t.shape)]
             dt = onnx_dtype(t._data.dtype)
             graph_inputs.append(helper.make_tensor_value_info(name, dt, dims))
@@ -368,6 +369,8 @@ class _Build:
                     f"onnx.export: converting op '{ev.opdef.name}' used in {where} failed: "
                     f"{type(e).__name__}: {e}"
                 ) from e
+            if any(n in g.live for n in _traced_names(g, ev)):
+                g.live.update(n for n in names if n not in g.initializers)
             for o, name in zip(ev.outputs, names):
                 dyn = g.dyn.get(name)
                 if dyn is None or len(dyn) != o._data.ndim:
@@ -427,6 +430,21 @@ def _raise_unsupported(e: Exception, op_name: str, module: tuple, opset: int) ->
     raise UnsupportedOperatorError(
         f"onnx.export: op '{op_name}' used in {where} cannot be exported to ONNX opset {opset}: {e}"
     ) from None
+
+
+def _traced_names(g: Any, ev: Any) -> list[str]:
+    """Names of the traced values an op read (tensor inputs and array settings)."""
+    from ._graph import Unsupported
+
+    names = []
+    for x in (*ev.inputs, *ev.params.values()):
+        try:
+            name = g.lookup(x)
+        except Unsupported:
+            name = None
+        if name is not None:
+            names.append(name)
+    return names
 
 
 def _default_dyn(g: Any, ev: Any, out: np.ndarray) -> tuple:

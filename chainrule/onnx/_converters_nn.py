@@ -198,8 +198,10 @@ def _recurrent(g: GraphBuilder, ev: Any, kind: str) -> list[str]:
         ins.append("")
     ins.append("")  # sequence_lens
     for s, t in zip(states, ev.inputs[1 : 1 + n_states]):
-        # why: a zero initial state is ONNX's default; leaving it out keeps the batch dynamic
-        ins.append("" if not np.any(_arr(t)) else g.unsqueeze(s, [0]))
+        # why: a zero initial state that does not come from the graph's inputs is ONNX's
+        # default; leaving it out keeps the batch dynamic
+        constant_zero = s not in g.live and not np.any(_arr(t))
+        ins.append("" if constant_zero else g.unsqueeze(s, [0]))
     while ins and ins[-1] == "":
         ins.pop()
     attrs: dict[str, Any] = {

@@ -86,6 +86,7 @@ class GraphBuilder:
         self.by_node: dict[tuple[int, int], str] = {}
         self.versions: dict[int, int] = {}
         self.state: dict[int, tuple] = {}  # id(tensor) -> (grad_fn, out_idx, version) when traced
+        self.live: set[str] = set()  # values computed from the graph's inputs (not constants)
         self.named = named_arrays  # id(Tensor) or id(ndarray) -> state_dict key
         self._keep: list[Any] = []
         self._used: set[str] = set()

@@ -382,3 +382,33 @@ def test_traced_at_batch_one_runs_at_other_batches(name: str, tmp_path) -> None:
     roundtrip(
         model, x, tmp_path, batch_axis=axis, batches=(2, 4), dynamic_axes={"input": {axis: "batch"}}
     )
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_zero_initial_state_input_stays_an_input(kind: str, tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = getattr(nn, kind)(4, 3, batch_first=True)
+
+        def forward(self, x, h):
+            state = (h, h * 0.5) if kind == "LSTM" else h
+            return self.rnn(x, state)[0]
+
+    # the example's state is all zeros; the graph must still read the state input
+    model = M()
+    x, h = cr.randn(2, 5, 4), cr.zeros(1, 2, 3)
+    cr.onnx.export(
+        model,
+        (x, h),
+        tmp_path / "m.onnx",
+        dynamic_axes={"input_0": {0: "batch"}, "input_1": {1: "batch"}},
+    )
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    h2 = cr.randn(1, 2, 3)
+    (got,) = sess.run(None, {"input_0": x.numpy(), "input_1": h2.numpy()})
+    with cr.no_grad():
+        want = model(x, h2).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
