@@ -114,7 +114,7 @@ def log(x):
     return np.log(x), vjp
 
 
-@op("log1p", formula="x̄ = ȳ / (1 + x)", float_only=True, quiet=True)
+@op("log1p", backward_name="Log1PBackward0", formula="x̄ = ȳ / (1 + x)", float_only=True, quiet=True)
 def log1p(x):
     def vjp(g, needs):
         return (g / (1.0 + x),)
@@ -207,7 +207,7 @@ def abs(x):
     return np.abs(x), vjp
 
 
-@op("square", formula="x̄ = 2 · ȳ · x")
+@op("square", backward_name="PowBackward0", formula="x̄ = 2 · ȳ · x")
 def square(x):
     def vjp(g, needs):
         return (2.0 * g * x,)
@@ -233,7 +233,7 @@ def erf(x):
     return _erf(x), vjp
 
 
-@op("clamp", formula="x̄ = ȳ · [min ≤ x ≤ max]", onnx="Clip")
+@op("clamp", backward_name="ClampBackward1", formula="x̄ = ȳ · [min ≤ x ≤ max]", onnx="Clip")
 def clamp(x, min=None, max=None):
     # NOTE: gradient passes at the bounds themselves (PyTorch's subgradient choice).
     y = np.clip(x, min, max)

@@ -199,7 +199,13 @@ def cumsum(x, dim=0):
     return np.cumsum(x, axis=dim), vjp
 
 
-@op("norm", formula="x̄ = ȳ · x |x|^{p−2} / ‖x‖^{p−1}", float_only=True, quiet=True)
+@op(
+    "norm",
+    backward_name="LinalgVectorNormBackward0",
+    formula="x̄ = ȳ · x |x|^{p−2} / ‖x‖^{p−1}",
+    float_only=True,
+    quiet=True,
+)
 def norm(x, p=2.0, axis=None, keepdim=False):
     ax = np.abs(x)
     if p == 0:

@@ -165,6 +165,23 @@ def test_repr_matches_torch_format():
         c = repr(cr.tensor(data, **kw))
         t = repr(torch.tensor(data, **kw))
         assert c == t, f"{c!r} != {t!r}"
+    rng = np.random.default_rng(0)
+    arrays = [
+        np.arange(2000.0).reshape(40, 50).astype(np.float32),  # summarized, scientific
+        rng.standard_normal((3, 4, 5)).astype(np.float32),  # nested, blank lines
+        rng.standard_normal(30).astype(np.float32),  # wrapped rows
+        rng.standard_normal(2000).astype(np.float32),  # summarized vector
+        rng.integers(-100, 100, (10, 12)),
+        np.array([np.nan, np.inf, -np.inf, 1.5], np.float32),
+        np.array([1e-5, 1.0], np.float32),
+        np.zeros((0, 3), np.float32),
+        np.zeros((2, 3), np.float32),
+        rng.standard_normal((4, 300)).astype(np.float32) * 1000,
+    ]
+    for a in arrays:
+        c = repr(cr.tensor(a))
+        t = repr(torch.tensor(a))
+        assert c == t, f"\n{c}\n!=\n{t}"
     c = repr(cr.tensor([1.0, 2.0], dtype=cr.float64))
     t = repr(torch.tensor([1.0, 2.0], dtype=torch.float64))
     assert c.replace("chainrule", "torch") == t
@@ -172,6 +189,13 @@ def test_repr_matches_torch_format():
     tx = torch.tensor([1.0, 2.0], requires_grad=True)
     assert repr(x * 2) == repr(tx * 2)
     assert repr(x + 2) == repr(tx + 2)
+    for f in (
+        lambda t: t.square(),
+        lambda t: t.log1p(),
+        lambda t: t.clamp(0, 1),
+        lambda t: t.norm(),
+    ):
+        assert f(x).grad_fn.name() == f(tx).grad_fn.name()
 
 
 # ------------------------------------------------------------------ indexing vs torch
