@@ -68,6 +68,10 @@ class _NotInitializedError(RuntimeError, ValueError):
     """A collective was called before ``init_process_group`` (torch raises ValueError)."""
 
 
+class _AlreadyInitializedError(RuntimeError, ValueError):
+    """``init_process_group`` called twice (torch raises ValueError)."""
+
+
 class DistTimeoutError(RuntimeError):
     """A collective did not complete within the process group's timeout."""
 
@@ -80,6 +84,9 @@ class ReduceOp:
     PRODUCT = "product"
     MIN = "min"
     MAX = "max"
+    BAND = "band"
+    BOR = "bor"
+    BXOR = "bxor"
 
 
 _OP_ALIASES = {
@@ -91,6 +98,9 @@ _OP_ALIASES = {
     "prod": "product",
     "min": "min",
     "max": "max",
+    "band": "band",
+    "bor": "bor",
+    "bxor": "bxor",
 }
 
 
@@ -203,7 +213,7 @@ def init_process_group(
     """
     global _group
     if _group is not None:
-        raise RuntimeError("trying to initialize the default process group twice!")
+        raise _AlreadyInitializedError("trying to initialize the default process group twice!")
     if backend is not None and str(backend).lower() not in ("mpi", "gloo"):
         raise ValueError(
             f"chainrule.distributed supports the 'mpi' backend (CPU; 'gloo' is accepted as an "
@@ -436,7 +446,7 @@ def _op_name(op: Any) -> str:
     if key not in _OP_ALIASES:
         raise ValueError(
             f"all_reduce: unknown op {op!r}; use 'sum', 'mean', 'max', 'min', 'product' "
-            "or ReduceOp.SUM/AVG/MAX/MIN/PRODUCT"
+            "or ReduceOp.SUM/AVG/MAX/MIN/PRODUCT/BAND/BOR/BXOR"
         )
     return _OP_ALIASES[key]
 
@@ -445,7 +455,7 @@ def _mpi_op(name: str) -> Any:
     from mpi4py import MPI
 
     return {"sum": MPI.SUM, "mean": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN,
-            "max": MPI.MAX}[name]  # fmt: skip
+            "max": MPI.MAX, "band": MPI.BAND, "bor": MPI.BOR, "bxor": MPI.BXOR}[name]  # fmt: skip
 
 
 def _contiguous(arr: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -473,6 +483,9 @@ def all_reduce(tensor: Any, op: Any = ReduceOp.SUM, group: Any = None, async_op:
     g = _require("all_reduce")
     arr = _array_of(tensor, "all_reduce")
     name = _op_name(op)
+    if name in ("band", "bor", "bxor") and arr.dtype.kind not in "iu":
+        raise TypeError(f"all_reduce: op {name.upper()} needs an integer tensor, "
+                        f"got {arr.dtype}")  # fmt: skip
     if g.comm is None:
         return Work() if async_op else None
     buf, copied = _contiguous(arr)

@@ -56,8 +56,12 @@ def test_world_of_one_without_mpirun(no_launcher_env):
     objs = [None]
     dist.all_gather_object(objs, {"a": 1})
     assert objs == [{"a": 1}]
-    with pytest.raises(RuntimeError, match="twice"):
+    with pytest.raises(ValueError, match="twice") as info:  # torch's type; also a RuntimeError
         dist.init_process_group()
+    assert isinstance(info.value, RuntimeError)
+    flags = cr.tensor([0b1100, 0b1010])
+    dist.all_reduce(flags, op=dist.ReduceOp.BAND)
+    assert flags.tolist() == [12, 10]
     dist.destroy_process_group()
     assert not dist.is_initialized()
 
@@ -86,6 +90,10 @@ def test_bad_arguments(no_launcher_env):
         dist.DistributedDataParallel(nn.Linear(2, 2), device_ids=[0])
     with pytest.raises(TypeError, match="Module"):
         dist.DistributedDataParallel(lambda x: x)
+    with pytest.raises(RuntimeError, match="not needed"):
+        dist.DistributedDataParallel(nn.Linear(2, 2).requires_grad_(False))
+    with pytest.raises(TypeError, match="integer"):
+        dist.all_reduce(cr.ones(2), op="bxor")
 
 
 def test_ddp_in_a_world_of_one_is_the_plain_model(no_launcher_env):

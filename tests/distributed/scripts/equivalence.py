@@ -29,6 +29,15 @@ def check_collectives(rank: int, size: int) -> None:
     t = cr.tensor([float(rank), -float(rank)])
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     assert t.tolist() == [size - 1, 0.0], t
+    t = cr.tensor([1 << rank, 3])
+    dist.all_reduce(t, op=dist.ReduceOp.BOR)
+    assert t.tolist() == [(1 << size) - 1, 3], t
+    t = cr.tensor([rank + 1.0])
+    dist.all_reduce(t, op="product")
+    assert t.item() == float(np.prod(np.arange(1, size + 1))), t
+    t = cr.tensor([rank, 5])
+    dist.all_reduce(t, op="min")
+    assert t.tolist() == [0, 5], t
     t = cr.tensor([rank * 10, 7])
     dist.broadcast(t, src=size - 1)
     assert t.tolist() == [(size - 1) * 10, 7], t
