@@ -387,6 +387,13 @@ class _Build:
                     src = g.value(o)  # an output that no op produced (e.g. a parameter)
                 except Unsupported as e:
                     self.fail(e)
+            if src not in g.live and src not in g._key_names.values() and self.inputs:
+                warnings.warn(
+                    f"onnx.export: output {name!r} does not depend on the inputs, so the graph "
+                    f"returns a constant (was it computed outside chainrule's ops, e.g. with "
+                    f"NumPy?)",
+                    stacklevel=3,
+                )
             dyn = list(g.dyn.get(src, (None,) * o.ndim))
             g.nodes.append(helper.make_node("Identity", [src], [name]))
             user = axes.get(name)

@@ -181,3 +181,12 @@ def test_lstm_projection_is_reported(tmp_path) -> None:
     with pytest.raises(UnsupportedOperatorError, match="'lstm_layer'.*'encoder' \\(LSTM\\).*proj"):
         cr.onnx.export(Net(), cr.randn(2, 5, 4), tmp_path / "m.onnx")
     _no_partial(tmp_path)
+
+
+def test_constant_output_warns(tmp_path) -> None:
+    class Frozen(nn.Module):
+        def forward(self, x):
+            return cr.tensor(x.detach().numpy() * 2.0)
+
+    with pytest.warns(UserWarning, match="does not depend on the inputs"):
+        cr.onnx.export(Frozen(), cr.randn(2, 3), tmp_path / "m.onnx")
