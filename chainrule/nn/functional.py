@@ -401,7 +401,7 @@ def _dropout_with_mask_shape(
     _check_float(input, "dropout")
     # keep each element (or channel) with probability 1 − p, then scale by 1/(1 − p) so the
     # expected value is unchanged (inverted dropout); p = 1 drops everything.
-    keep = rng(generator).random(mask_shape, dtype=np.float32) >= p  # float32 draws: half the memory
+    keep = rng(generator).random(mask_shape, dtype=np.float32) >= p  # float32: half the memory
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return _inplace_or(input, inplace, lambda t: _M.dropout(t, mask=keep, scale=scale))
 
