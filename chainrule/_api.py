@@ -34,6 +34,15 @@ _all = builtins.all
 # ------------------------------------------------------------------ helpers
 
 
+class _OutOfRange(IndexError, RuntimeError):
+    """An index out of range: IndexError as chainrule documents, and RuntimeError, which is
+    what torch raises for gather/scatter, so code written for either catches it."""
+
+
+class _DtypeError(TypeError, RuntimeError):
+    """A wrong dtype (float index, non-bool condition): TypeError, and torch's RuntimeError."""
+
+
 def _dim(d: int, ndim: int, op: str = "") -> int:
     """Normalise a possibly negative dim, with PyTorch's IndexError text."""
     n = builtins.max(ndim, 1)
@@ -497,7 +506,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition`` holds, else ``other``; ``where(cond)`` gives indices."""
     cond = as_array(condition)
     if cond.dtype != np.bool_:
-        raise TypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
+        raise _DtypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
     if input is None and other is None:
         return tuple(_make(i.astype(np.int64)) for i in np.nonzero(cond))
     return E.where(_operand(input), _operand(other), cond=cond)
@@ -917,7 +926,14 @@ def _view_alias(input: Tensor) -> Tensor:
 def view(input: Tensor, *shape: Any) -> Tensor:
     """Like ``reshape`` (chainrule has no non-contiguous view restriction); ``view(dtype)`` too."""
     if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype) or shape[0] in (np.float32,)):
-        return _make(input._data.view(_dtype.to_numpy_dtype(shape[0])))
+        target = _dtype.to_numpy_dtype(shape[0])
+        try:
+            return _make(input._data.view(target))
+        except ValueError as e:
+            raise RuntimeError(
+                f"view(dtype): can't view {input.dtype} of shape {tuple(input.shape)} as "
+                f"{_dtype.from_numpy_dtype(target)}: {e}"
+            ) from None
     return reshape(input, *shape)
 
 
@@ -1237,7 +1253,7 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 def _index_array(index: Any, name: str) -> np.ndarray:
     arr = as_array(index)
     if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name}(): Expected dtype int64 for index, got {arr.dtype}")
+        raise _DtypeError(f"{name}(): Expected dtype int32 or int64 for index, got {arr.dtype}")
     return arr.astype(np.int64, copy=False)
 
 
@@ -1262,7 +1278,7 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     n = input.shape[d]
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx.max() if idx.max() >= n else idx.min()
-        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+        raise _OutOfRange(f"index {bad} is out of bounds for dimension {d} with size {n}")
     sub = tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape))
     src = (
         input[sub]
@@ -1279,7 +1295,7 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     n = input.shape[d]
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx.max() if idx.max() >= n else idx.min()
-        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+        raise _OutOfRange(f"index {bad} is out of bounds for dimension {d} with size {n}")
     return I.scatter_add(input, _operand(src), dim=d, index=_wrap_negative(idx, n))
 
 

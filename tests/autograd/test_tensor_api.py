@@ -298,6 +298,22 @@ def test_float_index_is_type_error():
         x[0.5:2]
 
 
+def test_errors_are_also_torchs_runtime_error():
+    # torch raises RuntimeError here; chainrule's IndexError/TypeError subclass it too
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        cr.gather(cr.ones(3), 0, cr.tensor([5]))
+    with pytest.raises(IndexError, match="out of bounds"):
+        cr.scatter_add(cr.ones(3), 0, cr.tensor([5]), cr.ones(1))
+    with pytest.raises(RuntimeError, match="int32 or int64"):
+        cr.index_select(cr.ones(3), 0, cr.tensor([1.0]))
+    with pytest.raises(TypeError, match="boolean"):
+        cr.where(cr.ones(3), cr.ones(3), cr.ones(3))
+    with pytest.raises(RuntimeError, match="boolean"):
+        cr.where(cr.ones(3), cr.ones(3), cr.ones(3))
+    with pytest.raises(RuntimeError, match="view"):
+        cr.ones(3).view(cr.float64)
+
+
 def test_dim_out_of_range_is_index_error():
     with pytest.raises(IndexError, match="Dimension out of range"):
         cr.ones(2, 3).sum(2)
