@@ -52,6 +52,7 @@ __all__ = [
     "Work",
     "DistTimeoutError",
     "DistributedDataParallel",
+    "SyncBatchNorm",
     "group",
 ]
 
@@ -649,4 +650,8 @@ def __getattr__(name: str) -> Any:
         from .parallel import DistributedDataParallel
 
         return DistributedDataParallel
+    if name == "SyncBatchNorm":
+        from .sync_batchnorm import SyncBatchNorm
+
+        return SyncBatchNorm
     raise AttributeError(f"module 'chainrule.distributed' has no attribute {name!r}")

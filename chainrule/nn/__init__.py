@@ -36,6 +36,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "SyncBatchNorm":  # lives with the process group it talks over
+        from ..distributed.sync_batchnorm import SyncBatchNorm
+
+        return SyncBatchNorm
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     if name in _LAZY_LAYERS:

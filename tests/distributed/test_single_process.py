@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 
 import numpy as np
 import pytest
@@ -152,3 +153,52 @@ def test_sampler_takes_the_launchers_rank_before_init(no_launcher_env, monkeypat
     monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "1")
     s = DistributedSampler(range(10), shuffle=False)
     assert (s.num_replicas, s.rank) == (2, 1) and list(s) == [1, 3, 5, 7, 9]
+
+
+def test_missing_mpi4py(no_launcher_env, monkeypatch):
+    dist = no_launcher_env
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py now raises ImportError
+    dist.init_process_group()  # not launched by mpirun: a world of one needs no MPI
+    assert dist.get_world_size() == 1
+    dist.destroy_process_group()
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "0")
+    with pytest.raises(RuntimeError, match=r"chainrule\[mpi\]"):
+        dist.init_process_group()
+    assert not dist.is_initialized()
+
+
+def test_sync_batchnorm_without_a_group_is_batchnorm_like_torch(no_launcher_env):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=(6, 3, 4)).astype(np.float32)
+    ours, theirs = nn.SyncBatchNorm(3, momentum=0.2), torch.nn.SyncBatchNorm(3, momentum=0.2)
+    xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (ours(xc) ** 3).sum().backward()
+    (theirs(xt) ** 3).sum().backward()
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[k].numpy(), v.numpy(), rtol=1e-6)
+    ours.eval()
+    theirs.eval()
+    np.testing.assert_allclose(ours(xc).detach().numpy(), theirs(xt).detach().numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="at least 2D"):
+        ours(cr.ones(3))
+    with pytest.raises(ValueError, match="channels"):
+        ours(cr.ones(2, 4))
+
+
+def test_convert_sync_batchnorm_shares_parameters_and_buffers():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Sequential(nn.BatchNorm1d(4)))
+    bn = model[1]
+    model.eval()
+    out = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert out is model  # converted in place, as torch does
+    assert isinstance(out[1], nn.SyncBatchNorm) and isinstance(out[2][0], nn.SyncBatchNorm)
+    assert out[1].weight is bn.weight and out[1].running_var is bn.running_var
+    assert not out[1].training
+    assert list(out.state_dict()) == [
+        "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+        "1.num_batches_tracked", "2.0.weight", "2.0.bias", "2.0.running_mean",
+        "2.0.running_var", "2.0.num_batches_tracked",
+    ]  # fmt: skip

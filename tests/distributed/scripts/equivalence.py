@@ -112,6 +112,29 @@ class WithUnused(nn.Module):
         return self.body(x)
 
 
+def check_sync_batchnorm(rank: int, size: int) -> None:
+    cr.manual_seed(7 + rank)
+    base = nn.Sequential(nn.Linear(5, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 3)).double()
+    ref = copy.deepcopy(base)  # plain BatchNorm, trained on the N·B batch
+    model = nn.SyncBatchNorm.convert_sync_batchnorm(base)  # converts base in place, as torch
+    assert isinstance(model[1], nn.SyncBatchNorm) and model[1].weight is base[1].weight
+    ddp = dist.DistributedDataParallel(model)
+    ref.load_state_dict(model.state_dict())  # rank 0's weights
+    opt, ref_opt = optim.SGD(ddp.parameters(), lr=0.1), optim.SGD(ref.parameters(), lr=0.1)
+    rng = np.random.default_rng(3)
+    mine = slice(rank * B, (rank + 1) * B)
+    for _ in range(5):
+        x, y = rng.normal(size=(size * B, 5)), rng.normal(size=(size * B, 3))
+        opt.zero_grad()
+        nn.functional.mse_loss(ddp(cr.tensor(x[mine])), cr.tensor(y[mine])).backward()
+        opt.step()
+        ref_opt.zero_grad()
+        nn.functional.mse_loss(ref(cr.tensor(x)), cr.tensor(y)).backward()
+        ref_opt.step()
+    for (name, a), b in zip(model.state_dict().items(), ref.state_dict().values()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
 def check_no_sync_and_unused(rank: int, size: int) -> None:
     model = WithUnused(make_model(cr.float64, rank))
     ddp = dist.DistributedDataParallel(model)
@@ -219,6 +242,7 @@ def main() -> None:
         for opt_name in ("sgd", "adam"):
             check_equivalence(rank, size, dtype, opt_name)
     check_no_sync_and_unused(rank, size)
+    check_sync_batchnorm(rank, size)
     check_sampler(rank, size)
     check_fit(rank, size)
     check_fit_stops_together(rank, size)
