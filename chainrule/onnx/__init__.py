@@ -192,7 +192,7 @@ def export(
     else:
         axes = {n: _axes_spec(spec, n) for n, spec in dynamic_axes.items()}
 
-    def run(widen: bool) -> tuple:
+    def run(widen: bool, grow: bool = False) -> tuple:
         # Float inputs require grad so every op (even views) is recorded; eval mode.
         traced: dict[int, Any] = {}
         for n, a in zip(in_names, tensors):
@@ -200,6 +200,9 @@ def export(
             for ax in axes.get(n, {}) if widen else ():
                 if -arr.ndim <= ax < arr.ndim and arr.shape[ax] == 1:
                     arr = np.repeat(arr, 2, axis=ax)
+            for ax in axes.get(n, {}) if grow else ():
+                if -arr.ndim <= ax < arr.ndim:
+                    arr = np.concatenate([arr, np.take(arr, [0], axis=ax)], axis=ax)
             t = _make(arr)
             if arr.dtype.kind == "f":
                 t.requires_grad = True
@@ -241,14 +244,34 @@ def export(
                 f"name ({sorted(known)})"
             )
 
-    def build(traced: dict, tracer: Any, result: Any) -> _Build:
+    def build(traced: dict, tracer: Any, result: Any, alt: Any = None) -> _Build:
         outs = flatten_outputs(result, lambda o: isinstance(o, Tensor))
         inputs = [(n, traced[id(a)]) for n, a in zip(in_names, tensors)]
-        return _Build(
-            model, tracer.events, inputs, list(zip(out_names, outs)), named, opset_version
-        )
+        b = _Build(model, tracer.events, inputs, list(zip(out_names, outs)), named, opset_version)
+        if alt is not None:
+            # A second trace with every dynamic axis one longer: sizes that changed with it
+            # (zeros(x.size(0), h), cls.expand(x.size(0), …)) are computed from the inputs.
+            alt_traced, alt_tracer, _ = alt
+            events = alt_tracer.events
+            if len(events) == len(tracer.events) and all(
+                e.opdef is f.opdef for e, f in zip(tracer.events, events)
+            ):
+                b.alt_events = events
+                b.dim_sources = [
+                    (n, ax % a.ndim, traced[id(a)].shape[ax], alt_traced[id(a)].shape[ax])
+                    for n, a in zip(in_names, tensors)
+                    for ax in axes.get(n, {})
+                    if -a.ndim <= ax < a.ndim
+                ]
+        return b
 
-    builder = build(traced, tracer, result)
+    alt = None
+    if any(axes.get(n) for n in in_names):
+        try:
+            alt = run(widen, grow=True)
+        except Exception:  # the model only runs at the example's sizes: no second trace
+            alt = None
+    builder = build(traced, tracer, result, alt)
     try:
         model_proto = builder.run(axes)
     except DynamicUnsupported as e:
@@ -322,6 +345,8 @@ class _Build:
     def __init__(self, model, events, inputs, outputs, named, opset) -> None:
         self.model, self.events, self.inputs, self.outputs = model, events, inputs, outputs
         self.named, self.opset = named, opset
+        self.alt_events: list | None = None
+        self.dim_sources: list = []
         self._where: tuple = ("", type(model).__name__, "output")
 
     def fail(self, e: Exception) -> None:
@@ -353,9 +378,24 @@ class _Build:
         for name, _ in self.outputs:
             g.reserve(name)
 
-        for ev in self.events:
+        from .._tensor import Tensor
+
+        dynamic = {(n, ax % max(t.ndim, 1)) for n, t in self.inputs for ax in axes.get(n, {})}
+        g.dim_sources = [s for s in self.dim_sources if (s[0], s[1]) in dynamic]
+        alt_events = self.alt_events if g.dim_sources else None
+        for i, ev in enumerate(self.events):
             self._where = (*ev.module, ev.opdef.name)
             g.state = ev.states
+            if alt_events is not None:
+                evb = alt_events[i]
+                g.alt_event = evb
+                here = (*ev.inputs, *ev.params.values())
+                there = (*evb.inputs, *evb.params.values())
+                g.alt = {
+                    id(x): y
+                    for x, y in zip(here, there)
+                    if isinstance(x, Tensor | np.ndarray) and type(y) is type(x)
+                }
             try:
                 names = _converters.convert(g, ev)
             except DynamicUnsupported:

@@ -649,11 +649,18 @@ def _expand(g: GraphBuilder, ev: Any) -> str:
     lead = len(shape) - src.ndim
     d = _dyn(g, x)
     dyn = [None] * len(shape)
+    kept = []
     for i in range(src.ndim):
         if d and d[i] is not None:
             shape[lead + i] = 1  # Expand broadcasts both ways: 1 keeps the input's size
             dyn[lead + i] = d[i]
-    y = g.node("Expand", [x, g.ints(shape)])
+            kept.append(lead + i)
+    # sizes taken from another tensor (cls.expand(x.size(0), -1, -1)) follow the inputs
+    alt = g.alt_event.params.get("shape") if g.alt_event is not None else None
+    target = g.runtime_shape(shape, alt, keep=kept) if alt is not None else None
+    if target is not None:
+        dyn = [v if v is not None or a == b else "?" for v, a, b in zip(dyn, shape, alt)]
+    y = g.node("Expand", [x, target if target is not None else g.ints(shape)])
     g.dyn[y] = tuple(dyn)
     return y
 
@@ -1041,7 +1048,9 @@ def _index_put_masked(
     vv = g.node("Expand", [vv, g.ints(reg)])
     if any(pads_lo) or any(pads_hi):
         vv = g.node("Pad", [vv, g.ints(pads_lo + pads_hi)])
-    return g.node("Where", [g.const(mask), vv, x])
+    y = g.node("Where", [g.const(mask), vv, x])
+    g.dyn[y] = tuple(dyn)
+    return y
 
 
 # ---------------------------------------------------------------- activations

@@ -87,6 +87,11 @@ class GraphBuilder:
         self.versions: dict[int, int] = {}
         self.state: dict[int, tuple] = {}  # id(tensor) -> (grad_fn, out_idx, version) when traced
         self.live: set[str] = set()  # values computed from the graph's inputs (not constants)
+        # A second trace with every dynamic axis one longer tells which sizes follow the inputs:
+        # ``alt`` maps id(argument of the op being converted) -> the same argument in that trace.
+        self.alt: dict[int, Any] = {}
+        self.alt_event: Any = None
+        self.dim_sources: list[tuple[str, int, int, int]] = []  # (input, axis, size, alt size)
         self.named = named_arrays  # id(Tensor) or id(ndarray) -> state_dict key
         self._keep: list[Any] = []
         self._used: set[str] = set()
@@ -204,7 +209,52 @@ class GraphBuilder:
             arr = np.asarray(arr)
             if arr.dtype == np.float64 and isinstance(obj, float):
                 arr = arr.astype(np.float32)
-        return self.const(arr)
+        filled = self._filled_like_inputs(obj, arr)
+        return filled if filled is not None else self.const(arr)
+
+    def _filled_like_inputs(self, obj: Any, arr: np.ndarray) -> str | None:
+        """A one-value constant whose size followed the inputs' (``zeros(x.size(0), h)``) as
+        ConstantOfShape of a shape computed from the inputs, so the batch stays dynamic."""
+        alt = self.alt.get(id(obj))
+        if alt is None or not arr.ndim or not arr.size:
+            return None
+        shape_b = tuple(np.shape(alt._data if isinstance(alt, Tensor) else alt))
+        flat = arr.reshape(-1)
+        if shape_b == arr.shape or not (flat == flat[0]).all():
+            return None
+        shape = self.runtime_shape(arr.shape, shape_b)
+        if shape is None:
+            return None
+        y = self.node("ConstantOfShape", [shape], value=numpy_helper.from_array(flat[:1].copy()))
+        self.dyn[y] = tuple(None if a == b else "?" for a, b in zip(arr.shape, shape_b))
+        return y
+
+    def runtime_dim(self, a: int, b: int) -> str | None:
+        """An int64 [1] value for a size that was ``a`` in this trace and ``b`` in the other:
+        a multiple of a dynamic input axis that changed the same way, or None."""
+        for name, axis, sa, sb in self.dim_sources:
+            if sa and a % sa == 0 and a * sb == b * sa:
+                d = self.shape_dims(name, [axis])
+                return d if a == sa else self.node("Mul", [d, self.ints([a // sa])])
+        return None
+
+    def runtime_shape(self, shape_a: Any, shape_b: Any, keep: Any = ()) -> str | None:
+        """A shape tensor: fixed entries stay constants, entries that changed between the two
+        traces follow the inputs (``keep``: positions to write as given, unchecked)."""
+        if shape_b is None or len(shape_a) != len(shape_b):
+            return None
+        if all(a == b or i in keep for i, (a, b) in enumerate(zip(shape_a, shape_b))):
+            return None
+        parts = []
+        for i, (a, b) in enumerate(zip(shape_a, shape_b)):
+            if a == b or i in keep:
+                parts.append(self.ints([a]))
+                continue
+            d = self.runtime_dim(int(a), int(b))
+            if d is None:
+                return None
+            parts.append(d)
+        return self.node("Concat", parts, axis=0)
 
     def const(self, arr: Any, hint: str = "const") -> str:
         """A new initialiser holding ``arr``."""

@@ -412,3 +412,39 @@ def test_zero_initial_state_input_stays_an_input(kind: str, tmp_path) -> None:
     with cr.no_grad():
         want = model(x, h2).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_sizes_read_from_the_input_stay_dynamic(tmp_path) -> None:
+    """zeros(x.size(0), …), new_ones, and a cls token expanded to the batch (ViT)."""
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cls = nn.Parameter(cr.randn(1, 1, 4))
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            b = x.shape[0]
+            h = cr.zeros(b, 4) + x.new_ones(b, 1) * 0.5
+            tokens = cr.cat([self.cls.expand(b, -1, -1), x], dim=1)  # (B, T + 1, 4)
+            return self.fc(tokens).sum(1) + h
+
+    roundtrip(M(), cr.randn(2, 3, 4), tmp_path, batches=(1, 5))
+
+
+def test_manual_rnn_loop_with_preallocated_output(tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 3)
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            h = cr.zeros(b, 3)
+            out = cr.zeros(b, t, 3)
+            for k in range(t):
+                h = self.cell(x[:, k], h)
+                out[:, k] = h
+            return out
+
+    roundtrip(M(), cr.randn(2, 4, 4), tmp_path, batches=(3,))
