@@ -23,7 +23,8 @@ elsewhere (PyTorch's ``find_unused_parameters=True`` behaviour, always on).
 
 ``no_sync()`` skips the averaging (gradients accumulate locally); the first backward after it
 averages the accumulated total. Batch normalisation statistics stay per rank (each rank
-normalises with its own batch); there is no ``SyncBatchNorm``.
+normalises with its own batch) unless the model's BatchNorm layers are converted with
+``SyncBatchNorm.convert_sync_batchnorm``.
 """
 
 from __future__ import annotations
