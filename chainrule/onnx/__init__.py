@@ -202,7 +202,7 @@ def export(
                     arr = np.repeat(arr, 2, axis=ax)
             for ax in axes.get(n, {}) if grow else ():
                 if -arr.ndim <= ax < arr.ndim:
-                    arr = np.concatenate([arr, np.take(arr, [0], axis=ax)], axis=ax)
+                    arr = np.concatenate([arr, arr], axis=ax)
             t = _make(arr)
             if arr.dtype.kind == "f":
                 t.requires_grad = True
@@ -249,7 +249,7 @@ def export(
         inputs = [(n, traced[id(a)]) for n, a in zip(in_names, tensors)]
         b = _Build(model, tracer.events, inputs, list(zip(out_names, outs)), named, opset_version)
         if alt is not None:
-            # A second trace with every dynamic axis one longer: sizes that changed with it
+            # A second trace with every dynamic axis twice as long: sizes that changed with it
             # (zeros(x.size(0), h), cls.expand(x.size(0), …)) are computed from the inputs.
             alt_traced, alt_tracer, _ = alt
             events = alt_tracer.events

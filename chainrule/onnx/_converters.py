@@ -628,7 +628,18 @@ def _reshape_to(g: GraphBuilder, x: str, shape_in: tuple, shape_out: tuple) -> s
 @converter("reshape")
 def _reshape(g: GraphBuilder, ev: Any) -> str:
     (x,) = _inputs(g, ev)
-    return _reshape_to(g, x, _arr(ev.inputs[0]).shape, _out(ev).shape)
+    try:
+        return _reshape_to(g, x, _arr(ev.inputs[0]).shape, _out(ev).shape)
+    except DynamicUnsupported:
+        # The factor bookkeeping could not place the batch; the second trace may still say
+        # which target sizes follow an input's size (x.view(x.size(0) // 2, -1), say).
+        alt = g.alt_event.params.get("shape") if g.alt_event is not None else None
+        target = g.runtime_shape(_out(ev).shape, alt) if alt is not None else None
+        if target is None:
+            raise
+        y = g.node("Reshape", [x, target])
+        g.dyn[y] = tuple(None if a == b else "?" for a, b in zip(_out(ev).shape, alt))
+        return y
 
 
 @converter("permute")

@@ -87,7 +87,7 @@ class GraphBuilder:
         self.versions: dict[int, int] = {}
         self.state: dict[int, tuple] = {}  # id(tensor) -> (grad_fn, out_idx, version) when traced
         self.live: set[str] = set()  # values computed from the graph's inputs (not constants)
-        # A second trace with every dynamic axis one longer tells which sizes follow the inputs:
+        # A second trace with every dynamic axis twice as long tells which sizes follow the inputs:
         # ``alt`` maps id(argument of the op being converted) -> the same argument in that trace.
         self.alt: dict[int, Any] = {}
         self.alt_event: Any = None
@@ -233,9 +233,13 @@ class GraphBuilder:
         """An int64 [1] value for a size that was ``a`` in this trace and ``b`` in the other:
         a multiple of a dynamic input axis that changed the same way, or None."""
         for name, axis, sa, sb in self.dim_sources:
-            if sa and a % sa == 0 and a * sb == b * sa:
+            if not (a and sa) or a * sb != b * sa:
+                continue
+            if a % sa == 0:
                 d = self.shape_dims(name, [axis])
                 return d if a == sa else self.node("Mul", [d, self.ints([a // sa])])
+            if sa % a == 0:
+                return self.node("Div", [self.shape_dims(name, [axis]), self.ints([sa // a])])
         return None
 
     def runtime_shape(self, shape_a: Any, shape_b: Any, keep: Any = ()) -> str | None:

@@ -427,3 +427,18 @@ def test_fixed_shape_fallback_uses_the_example_batch(tmp_path) -> None:
 
     dims = onnx.load(str(tmp_path / "m.onnx")).graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_value for d in dims] == [1, 6]
+
+
+def test_reshape_that_splits_the_batch_follows_the_second_trace(tmp_path) -> None:
+    # pairs of rows: (B, 5) -> (B / 2, 10); B is even in every run
+    model = Fn(lambda m, x: x.reshape(x.shape[0] // 2, 10).sum(1))
+    path = tmp_path / "m.onnx"
+    cr.onnx.export(model, X(4, 5), path)
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for b in (4, 8):
+        x = X(b, 5)
+        (got,) = sess.run(None, {"input": x.numpy()})
+        with cr.no_grad():
+            np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-6)
