@@ -100,8 +100,10 @@ def export(
 ) -> None:
     """Write ``model`` as an ONNX file that onnxruntime runs with the same outputs.
 
-    The model runs once on ``example_input`` in eval mode (its training flags are restored
-    afterwards); every op it calls becomes ONNX nodes.
+    The model runs on ``example_input`` in eval mode (its training flags are restored
+    afterwards); every op it calls becomes ONNX nodes. When some axes are dynamic it runs once
+    more with those axes twice as long, to see which sizes in the forward code (reshape
+    targets, ``zeros(x.size(0), …)``, ``expand``) follow the inputs.
 
     Args:
         model: a ``chainrule.nn.Module`` (or any callable built from chainrule ops).
