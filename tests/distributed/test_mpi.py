@@ -25,10 +25,12 @@ def test_two_ranks_equal_one_process_on_the_concatenated_batch(mpi):
         ("exit", r"rank 1 exited while rank 0 was waiting"),
         ("kill", r"process rank 1 .*(signal|Killed)"),
         ("mismatch", r"parameter '0\.weight' has shape \[8, 5\] .* on rank 0 but shape \[9, 5\]"),
+        ("hang", r"on rank 0 did not complete within 3 s"),
     ],
 )
 def test_a_failing_rank_ends_the_job_naming_it(mpi, mode, message):
-    res = mpi([str(SCRIPTS / "failure.py"), mode], timeout=60)
+    env = {"CHAINRULE_DIST_TIMEOUT": "3"} if mode == "hang" else None
+    res = mpi([str(SCRIPTS / "failure.py"), mode], timeout=60, env=env)
     assert res.returncode != 0, res.output
     assert re.search(message, res.output, re.S), res.output
     assert "went unnoticed" not in res.output

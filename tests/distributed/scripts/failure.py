@@ -1,8 +1,9 @@
 """Run under ``mpirun -n 2`` with a mode: rank 1 misbehaves while rank 0 keeps training.
 
 Modes: ``raise`` (an uncaught exception), ``exit`` (``sys.exit(3)``, no exception), ``kill``
-(SIGKILL, as if the process died), ``mismatch`` (rank 1 builds a wider first layer). The job
-must end with a non-zero status and a message naming rank 1, quickly.
+(SIGKILL, as if the process died), ``mismatch`` (rank 1 builds a wider first layer), ``hang``
+(rank 1 sleeps: rank 0's collective times out after CHAINRULE_DIST_TIMEOUT seconds). The job
+must end with a non-zero status and a message naming the rank, quickly.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 import chainrule as cr
 import chainrule.distributed as dist
@@ -31,6 +33,8 @@ def main(mode: str) -> None:
                 sys.exit(3)
             if mode == "kill":
                 os.kill(os.getpid(), signal.SIGKILL)
+            if mode == "hang":
+                time.sleep(120)  # stuck outside any collective
         opt.zero_grad()
         ddp(cr.randn(4, 5)).sum().backward()
         opt.step()
