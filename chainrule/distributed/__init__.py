@@ -53,6 +53,7 @@ __all__ = [
     "DistTimeoutError",
     "DistributedDataParallel",
     "SyncBatchNorm",
+    "average_gradients",
     "group",
 ]
 
@@ -650,6 +651,10 @@ def __getattr__(name: str) -> Any:
         from .parallel import DistributedDataParallel
 
         return DistributedDataParallel
+    if name == "average_gradients":
+        from .parallel import average_gradients
+
+        return average_gradients
     if name == "SyncBatchNorm":
         from .sync_batchnorm import SyncBatchNorm
 

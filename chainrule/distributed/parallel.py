@@ -42,7 +42,7 @@ from ..autograd import engine
 from ..autograd.grad_mode import state as _grad_state
 from ..nn.modules.module import Module
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DistributedDataParallel", "average_gradients"]
 
 # Live wrappers in creation order; the engine calls _after_backward once per backward().
 _live: list[weakref.ref] = []
@@ -208,8 +208,7 @@ class DistributedDataParallel(Module):
         self.static_graph = static_graph
         self.require_backward_grad_sync = True
         self._armed = False
-        self._buckets: list[_Bucket] = []
-        self._bucket_key: tuple = ()
+        self._reducer = _GradReducer(self.bucket_cap_mb)
         self._group = g
         _verify_same_model(g, module)
         if init_sync:
@@ -265,37 +264,67 @@ class DistributedDataParallel(Module):
                 out.append(p)
         return out
 
-    def _ensure_buckets(self) -> list[_Bucket]:
-        params = self._grad_params()
-        key = tuple((id(p), p._data.shape, p._data.dtype) for p in params)
-        if key == self._bucket_key:
-            return self._buckets
-        cap = self.bucket_cap_mb * 2**20
-        by_dtype: dict[Any, list[list[Any]]] = {}
-        for p in params:
-            lists = by_dtype.setdefault(p._data.dtype, [[]])
-            if lists[-1] and sum(q._data.nbytes for q in lists[-1]) + p._data.nbytes > cap:
-                lists.append([])
-            lists[-1].append(p)
-        self._buckets = [_Bucket(ps, dt) for dt, lists in by_dtype.items() for ps in lists if ps]
-        self._bucket_key = key
-        return self._buckets
-
     def _reduce_gradients(self) -> None:
-        """Average every gradient across ranks: pack, Iallreduce per bucket, unpack."""
+        """Average every gradient across ranks (bucketed in-place Iallreduce)."""
         self._armed = False
         g = self._group
         if g.comm is None or dist._group is not g:
             return
+        self._reducer.reduce(g, self._grad_params(), "DistributedDataParallel gradient all_reduce")
+
+
+class _GradReducer:
+    """Averages the gradients of a list of parameters across ranks, reusing its buckets."""
+
+    def __init__(self, bucket_cap_mb: float = 25.0) -> None:
+        self.cap = bucket_cap_mb * 2**20
+        self.key: tuple = ()
+        self.buckets: list[_Bucket] = []
+
+    def _ensure_buckets(self, params: list[Any]) -> list[_Bucket]:
+        key = tuple((id(p), p._data.shape, p._data.dtype) for p in params)
+        if key == self.key:
+            return self.buckets
+        by_dtype: dict[Any, list[list[Any]]] = {}
+        for p in params:
+            lists = by_dtype.setdefault(p._data.dtype, [[]])
+            if lists[-1] and sum(q._data.nbytes for q in lists[-1]) + p._data.nbytes > self.cap:
+                lists.append([])
+            lists[-1].append(p)
+        self.buckets = [_Bucket(ps, dt) for dt, lists in by_dtype.items() for ps in lists if ps]
+        self.key = key
+        return self.buckets
+
+    def reduce(self, g: Any, params: list[Any], what: str) -> None:
         from mpi4py import MPI
 
         reqs = []
-        buckets = self._ensure_buckets()
+        buckets = self._ensure_buckets(params)
         for b in buckets:  # each bucket travels while the next one is packed
             reqs += b.start(g.comm, MPI)
-        dist._wait(g, reqs, "DistributedDataParallel gradient all_reduce")
+        dist._wait(g, reqs, what)
         for b in buckets:
             b.finish(g.size)
+
+
+_shared_reducer = _GradReducer()
+
+
+def average_gradients(params: Any) -> None:
+    """Replace each parameter's ``.grad`` by its mean over all ranks, in place (bucketed).
+
+    What DistributedDataParallel does after backward, for code that drives the exchange itself
+    (``fit(distributed=True)``). Every rank must pass the same parameters in the same order;
+    a parameter whose gradient is None on every rank stays None.
+    """
+    g = dist._require("average_gradients")
+    if g.comm is None:
+        return
+    unique: dict[int, Any] = {}
+    for p in params:
+        if p.requires_grad:
+            unique.setdefault(id(p), p)
+    _shared_reducer.reduce(g, list(unique.values()), "average_gradients")
 
 
 def _broadcast_arrays(g: Any, arrays: list[np.ndarray], what: str) -> None:

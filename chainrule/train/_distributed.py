@@ -59,6 +59,10 @@ class DistributedSync(Callback):
         self.sampler.set_epoch(state.epoch)
 
     def on_after_backward(self, state: FitState) -> None:
+        average = getattr(self.dist, "average_gradients", None)
+        if average is not None:  # bucketed: one allreduce per 25 MB, in place, not per tensor
+            average(state.model.parameters())
+            return
         for p in state.model.parameters():
             if p.grad is not None:
                 self.dist.all_reduce(p.grad, op="mean")

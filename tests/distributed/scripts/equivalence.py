@@ -53,6 +53,13 @@ def check_collectives(rank: int, size: int) -> None:
     dist.all_reduce(strided)
     assert strided.tolist() == [[0.0 * size, 2.0 * size], [4.0 * size, 6.0 * size],
                                 [8.0 * size, 10.0 * size]]  # fmt: skip
+    a, b, c = (nn.Parameter(cr.zeros(2, 2)) for _ in range(3))
+    a.grad = cr.full((2, 2), float(rank))
+    if rank == 0:
+        b.grad = cr.ones(2, 2)  # only rank 0 has one: mean with zeros elsewhere
+    dist.average_gradients([a, b, c])
+    assert a.grad.tolist() == [[(size - 1) / 2] * 2] * 2 and b.grad.tolist() == [[1 / size] * 2] * 2
+    assert c.grad is None
     work = dist.all_reduce(cr.ones(3), async_op=True)
     work.wait()
     dist.barrier()
@@ -84,7 +91,7 @@ def check_equivalence(rank: int, size: int, dtype, opt_name: str) -> None:
         opt.zero_grad()
         loss_fn(ddp(cr.tensor(x[mine])), cr.tensor(y[mine])).backward()
         # the gradients live in the optimizer's flat buffer: reduced there, without a copy
-        assert ddp._buckets[0].direct is not None
+        assert ddp._reducer.buckets[0].direct is not None
         opt.step()
         ref_opt.zero_grad()
         loss_fn(ref(cr.tensor(x)), cr.tensor(y)).backward()
