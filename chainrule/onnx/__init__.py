@@ -374,6 +374,8 @@ class _Build:
             spec = {ax % t.ndim: v for ax, v in spec.items()} if t.ndim else {}
             g.bind(t, name, tuple(spec.get(i) for i in range(t.ndim)))
             g.live.add(name)
+            for ax, sym in spec.items():
+                g.symbols.setdefault(sym, (name, [ax]))
             dims = [spec.get(i, n) for i, n in enumerate(t.shape)]
             dt = onnx_dtype(t._data.dtype)
             graph_inputs.append(helper.make_tensor_value_info(name, dt, dims))

@@ -609,13 +609,16 @@ def _reshape_to(g: GraphBuilder, x: str, shape_in: tuple, shape_out: tuple) -> s
                 for _size, sym, src in e[1]:
                     if sym is None:
                         continue
-                    # a dynamic factor's value: its input axis over that axis' fixed factors
-                    fixed = int(
-                        np.prod([a[0] for a in _atoms(shape_in[src], dyn_in[src]) if a[1] is None])
-                    )
-                    v = g.shape_dims(x, [src])
-                    if fixed != 1:
-                        v = g.node("Div", [v, g.ints([fixed])])
+                    atoms = _atoms(shape_in[src], dyn_in[src])
+                    if sym in g.symbols and sum(a[1] is not None for a in atoms) > 1:
+                        # the axis merged several dynamic sizes: read this one at the input
+                        v = g.shape_dims(*g.symbols[sym])
+                    else:
+                        # a dynamic factor's value: its input axis over the axis' fixed factors
+                        fixed = int(np.prod([a[0] for a in atoms if a[1] is None]))
+                        v = g.shape_dims(x, [src])
+                        if fixed != 1:
+                            v = g.node("Div", [v, g.ints([fixed])])
                     val = v if val is None else g.node("Mul", [val, v])
                 if static != 1:
                     val = g.node("Mul", [val, g.ints([static])])

@@ -92,6 +92,7 @@ class GraphBuilder:
         self.alt: dict[int, Any] = {}
         self.alt_event: Any = None
         self.dim_sources: list[tuple[str, int, int, int]] = []  # (input, axis, size, alt size)
+        self.symbols: dict[str, tuple[str, list[int]]] = {}  # axis name -> (input, [axis])
         self.named = named_arrays  # id(Tensor) or id(ndarray) -> state_dict key
         self._keep: list[Any] = []
         self._used: set[str] = set()
@@ -220,7 +221,21 @@ class GraphBuilder:
             return None
         shape_b = tuple(np.shape(alt._data if isinstance(alt, Tensor) else alt))
         flat = arr.reshape(-1)
-        if shape_b == arr.shape or not (flat == flat[0]).all():
+        if shape_b == arr.shape:
+            return None
+        if arr.ndim == 1 and arr.dtype.kind in "iuf" and np.array_equal(arr, np.arange(arr.size)):
+            # arange(x.size(1)) (positions) as cumsum(ones(n)) − 1 with n read from the input.
+            # why not Range: onnxruntime's Gather(Range) → Slice rewrite fails on it (1.32)
+            n = self.runtime_dim(arr.size, shape_b[0])
+            if n is None:
+                return None
+            one = np.ones(1, arr.dtype)
+            ones = self.node("ConstantOfShape", [n], value=numpy_helper.from_array(one))
+            axis0 = self.const(np.asarray(0, np.int64))
+            y = self.node("Sub", [self.node("CumSum", [ones, axis0]), self.const(one)])
+            self.dyn[y] = ("?",)
+            return y
+        if not (flat == flat[0]).all():
             return None
         shape = self.runtime_shape(arr.shape, shape_b)
         if shape is None:

@@ -448,3 +448,27 @@ def test_manual_rnn_loop_with_preallocated_output(tmp_path) -> None:
             return out
 
     roundtrip(M(), cr.randn(2, 4, 4), tmp_path, batches=(3,))
+
+
+def test_positions_from_arange_follow_a_dynamic_sequence_length(tmp_path) -> None:
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(20, 8)
+            self.pos = nn.Embedding(32, 8)
+            self.enc = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+
+        def forward(self, ids):
+            positions = cr.arange(ids.shape[1])
+            return self.enc(self.tok(ids) + self.pos(positions))
+
+    model = M()
+    dyn = {"input": {0: "batch", 1: "time"}}
+    roundtrip(model, _tokens(2, 5), tmp_path, dynamic_axes=dyn)
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    ids = _tokens(3, 9)
+    (got,) = sess.run(None, {"input": ids.numpy()})
+    with cr.no_grad():
+        np.testing.assert_allclose(got, model(ids).numpy(), rtol=1e-4, atol=1e-5)
