@@ -48,7 +48,10 @@ def test_low_precision_dtype_preserved(dtype):
     got = erf(x)
     assert got.dtype == dtype
     ref = _ref(x.astype(np.float64)).astype(dtype)
-    np.testing.assert_array_equal(got, ref)
+    # the float64 value is rounded once, so it is the correctly rounded result, or 1 ulp off
+    # when the exact value sits within ~1e-10 of a rounding boundary
+    ulp = np.spacing(np.abs(ref)).astype(np.float64)
+    assert np.all(np.abs(got.astype(np.float64) - ref.astype(np.float64)) <= ulp)
 
 
 def test_zero_dim_and_odd():
