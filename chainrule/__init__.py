@@ -14,6 +14,7 @@ from . import _methods as _methods  # binds Tensor methods
 from . import autograd as autograd
 from ._api import *  # noqa: F403
 from ._api import return_types as return_types
+from ._compat import *  # noqa: F403 - more of torch's functions for ported scripts
 from ._device import accelerator as accelerator
 from ._device import backends as backends
 from ._device import cuda as cuda
