@@ -473,9 +473,9 @@ def repeat_interleave(
     return _api.index_select(x if x.ndim else x.reshape(1), d, idx)
 
 
-def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+def tile(input: Tensor, *dims: Any) -> Tensor:
     """Repeat ``input`` ``dims`` times per dimension (missing dims count as 1)."""
-    dims = tuple(dims)
+    dims = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], _int) else dims
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return _api.repeat(input, *dims)
@@ -586,8 +586,7 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         view = [1] * len(ts)
         view[i] = -1
         out.append(t.reshape(view).expand(shape))
-    if swap:
-        out = [o.transpose(0, 1) for o in out]
+    if swap:  # 'xy': grids of (y, x) as 'ij', handed back in the callers' order
         out[0], out[1] = out[1], out[0]
     return tuple(out)
 
@@ -606,7 +605,7 @@ def block_diag(*tensors: Tensor) -> Tensor:
     cols = _sum(m.shape[1] for m in mats)
     dt = mats[0].dtype
     for m in mats[1:]:
-        dt = _dtype.result_type(_make(np.empty(0, dt.np)), m)
+        dt = _api.promote_types(dt, m.dtype)
     rows, left = [], 0
     for m in mats:
         r = m.shape[0]
@@ -1147,18 +1146,13 @@ class finfo:  # noqa: N801 - torch's name
         dt = _dtype.get_default_dtype() if type is None else _dtype.as_dtype(type)
         if dt.np.kind != "f":
             raise TypeError(f"torch.finfo() requires a floating point input type, got {dt}")
-        # bfloat16 is stored widened; its limits are bfloat16's own
-        if dt is _dtype.bfloat16:
-            self.bits, self.eps, self.max = 16, 0.0078125, 3.3895313892515355e38
-            self.tiny = self.smallest_normal = 1.1754943508222875e-38
-            self.resolution = 0.01
-        else:
-            fi = np.finfo(dt.np)
-            self.bits = fi.bits
-            self.eps = _float(fi.eps)
-            self.max = _float(fi.max)
-            self.tiny = self.smallest_normal = _float(fi.smallest_normal)
-            self.resolution = _float(fi.resolution)
+        # (chainrule's bfloat16 is float32 itself, so it reports float32's limits)
+        fi = np.finfo(dt.np)
+        self.bits = fi.bits
+        self.eps = _float(fi.eps)
+        self.max = _float(fi.max)
+        self.tiny = self.smallest_normal = _float(fi.smallest_normal)
+        self.resolution = _float(fi.resolution)
         self.min = -self.max
         self.dtype = str(dt).split(".")[-1]
 
@@ -1318,7 +1312,7 @@ _METHODS = [
     "flipud", "rot90", "inner", "dist", "diff", "nan_to_num", "nansum", "nanmean", "median",
     "kthvalue", "quantile", "multinomial", "bernoulli", "bincount", "unique",
     "unique_consecutive", "signbit", "heaviside", "isreal", "is_nonzero", "is_same_size",
-    "is_complex", "histc", "cov", "corrcoef",
+    "is_complex", "histc", "cov", "corrcoef", "masked_scatter",
 ]  # fmt: skip
 
 
@@ -1338,7 +1332,7 @@ def _bind_methods() -> None:
         "tril_": _api.tril, "triu_": _api.triu, "sin_": _api.sin, "cos_": _api.cos,
         "rsqrt_": _api.rsqrt, "log1p_": _api.log1p, "ceil_": _api.ceil, "trunc_": _api.trunc,
         "sign_": _api.sign, "fmod_": _api.remainder, "erf_": _api.erf, "lerp_": lerp,
-        "masked_scatter_": _masked_scatter, "index_put_": _index_put,
+        "masked_scatter_": masked_scatter, "index_put_": _index_put,
     }  # fmt: skip
     for name, fn in inplace.items():
         if not hasattr(Tensor, name):
@@ -1356,7 +1350,7 @@ def _bind_methods() -> None:
         Tensor.H = property(lambda self: self.t())  # type: ignore[attr-defined]
 
 
-def _masked_scatter(input: Tensor, mask: Any, source: Tensor) -> Tensor:
+def masked_scatter(input: Tensor, mask: Any, source: Tensor) -> Tensor:
     """Copy of ``input`` with ``source``'s leading elements written where ``mask`` is True."""
     m = np.broadcast_to(as_array(mask), input.shape)
     n = _int(m.sum())

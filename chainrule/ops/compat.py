@@ -154,18 +154,23 @@ def cumprod(x, dim=0):
 @op("scatter", formula="x̄ = ȳ with the written places zeroed,  s̄rc = gather(ȳ, dim, index)",
     onnx="ScatterElements", promote=True)  # fmt: skip
 def scatter(x, src, dim=0, index=None):
-    src_b = np.broadcast_to(src, index.shape) if np.ndim(src) == 0 else src
+    # why: torch lets index be smaller than x (and src) off ``dim``; full coordinates handle that,
+    # where np.put_along_axis would need matching shapes
+    coords = list(np.indices(index.shape, sparse=True))
+    coords[dim] = index
+    coords = tuple(coords)
+    src_part = np.broadcast_to(src, index.shape) if np.ndim(src) == 0 else src[
+        tuple(slice(0, s) for s in index.shape)]  # fmt: skip
     out = x.copy()
-    np.put_along_axis(out, index, src_b[tuple(slice(0, s) for s in index.shape)], axis=dim)
+    out[coords] = src_part
 
     def vjp(g, needs):
-        gx = None
+        gx = gs = None
         if needs[0]:
             gx = g.copy()
-            np.put_along_axis(gx, index, 0, axis=dim)
-        gs = None
+            gx[coords] = 0
         if needs[1]:
-            picked = np.take_along_axis(g, index, axis=dim)
+            picked = g[coords]
             if np.ndim(src) == 0:
                 gs = np.asarray(picked.sum())
             else:
