@@ -653,6 +653,8 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
         x = x.to(dtype)
     elif x._data.dtype.kind in "biu":
         x = x.to(_dtype.int64)
+    if dim is None and not keepdim:  # the usual loss.sum(): no dims to check
+        return R.sum(x)
     return R.sum(x, axis=_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
 

@@ -33,6 +33,8 @@ def _spread(g: np.ndarray, shape: tuple) -> np.ndarray:
 @op("sum", formula="x̄ = broadcast(ȳ)", onnx="ReduceSum")
 def sum(x, axis=None, keepdim=False):
     def vjp(g, needs):
+        if axis is None and not keepdim:  # a 0-d ȳ broadcasts as is
+            return (_spread(g, x.shape),)
         return (_spread(_expand(g, axis, keepdim, x.ndim), x.shape),)
 
     return x.sum(axis=axis, keepdims=keepdim), vjp
