@@ -296,9 +296,9 @@ def _bilinear(g: GraphBuilder, ev: Any) -> str:
 
 @converter("dropout")
 def _dropout(g: GraphBuilder, ev: Any) -> str:
-    # Exported graphs are inference graphs: dropout is the identity (as torch exports it).
+    # Exported graphs are inference graphs: dropout is removed (its output is its input).
     (x,) = _inputs(g, ev)
-    return g.node("Identity", [x])
+    return x
 
 
 @converter("embedding")

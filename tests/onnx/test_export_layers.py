@@ -233,6 +233,12 @@ def test_rms_norm(tmp_path) -> None:
     roundtrip(nn.RMSNorm(6), cr.randn(2, 4, 6), tmp_path)
 
 
+def test_dropout_leaves_no_node(tmp_path) -> None:
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.ReLU(), nn.Dropout(0.1))
+    proto = roundtrip(model, cr.randn(2, 4), tmp_path)
+    assert [n.op_type for n in proto.graph.node] == ["Gemm", "Relu", "Identity"]
+
+
 def test_functional_dropout_in_training_call_is_identity(tmp_path) -> None:
     class M(nn.Module):
         def forward(self, x):
