@@ -12,7 +12,7 @@ NCCL's convention (2(N-1)/N x bytes / time).
 This machine has 2 cores shared with other work: print the load average next to the figures
 and compare quiet runs.
 
-Run: .venv/bin/python benchmarks/bench_distributed.py [--steps 30] [--batch 64]
+Run: .venv/bin/python benchmarks/bench_distributed.py [--steps 30] [--batch 64] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -138,11 +138,18 @@ def _launch(n: int, worker_args: list[str], timeout: float = 600) -> dict:
     return json.loads(lines[-1])
 
 
+def _best(runs: list[dict], key: str) -> dict:
+    """The fastest run: on a shared machine the others measure the neighbours' load."""
+    return max(runs, key=lambda r: r[key])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30, help="timed steps per run (30)")
     parser.add_argument("--batch", type=int, default=64, help="examples per rank per step (64)")
     parser.add_argument("--models", default="mlp,cnn", help="comma-separated: mlp,cnn")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per configuration; the fastest is reported (3)")  # fmt: skip
     parser.add_argument("--worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
@@ -154,17 +161,20 @@ def main() -> None:
         return
 
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; batch {args.batch} "
-          f"per rank, {args.steps} timed steps, 1 BLAS thread per rank")  # fmt: skip
+          f"per rank, {args.steps} timed steps, best of {args.repeat} runs, 1 BLAS thread per "
+          f"rank")  # fmt: skip
     print(f"{'model':6} {'params':>8} {'1 rank':>12} {'2 ranks':>12} {'speedup':>8} {'eff.':>6}")
     for name in args.models.split(","):
-        one = _launch(1, ["train", name, str(args.steps), str(args.batch)])
-        two = _launch(2, ["train", name, str(args.steps), str(args.batch)])
+        cfg = ["train", name, str(args.steps), str(args.batch)]
+        one = _best([_launch(1, cfg) for _ in range(args.repeat)], "samples_per_s")
+        two = _best([_launch(2, cfg) for _ in range(args.repeat)], "samples_per_s")
         speedup = two["samples_per_s"] / one["samples_per_s"]
         print(f"{name:6} {one['params']:>8} {one['samples_per_s']:>8.0f} s/s "
               f"{two['samples_per_s']:>8.0f} s/s {speedup:>7.2f}x {speedup / 2:>6.0%}"
               f"   (step {one['step_ms']:.1f} ms -> {two['step_ms']:.1f} ms, of which "
               f"{two['comm_ms']:.1f} ms averaging gradients)")  # fmt: skip
-    ar = _launch(2, ["allreduce", str(1_000_000), "20"])
+    ar = _best([_launch(2, ["allreduce", str(1_000_000), "20"]) for _ in range(args.repeat)],
+               "busbw_GBps")  # fmt: skip
     print(f"allreduce of a 1M-parameter float32 gradient (4 MB), 2 ranks: "
           f"{ar['allreduce_ms']:.2f} ms, algbw {ar['algbw_GBps']:.2f} GB/s, "
           f"busbw {ar['busbw_GBps']:.2f} GB/s")  # fmt: skip
