@@ -472,3 +472,21 @@ def test_positions_from_arange_follow_a_dynamic_sequence_length(tmp_path) -> Non
     (got,) = sess.run(None, {"input": ids.numpy()})
     with cr.no_grad():
         np.testing.assert_allclose(got, model(ids).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_export_after_training_steps(tmp_path) -> None:
+    """Optimizers may keep parameters as views of one flat buffer; the export sees the trained
+    values under the state_dict names."""
+    model = MLP()
+    opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = cr.randn(16, 8), cr.tensor(np.random.default_rng(0).integers(0, 3, 16))
+    for _ in range(3):
+        opt.zero_grad()
+        F.nll_loss(model(x), y).backward()
+        opt.step()
+    proto = roundtrip(model, x[:4], tmp_path, batches=(7,))
+    from onnx import numpy_helper
+
+    inits = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(inits[k], v.numpy())
