@@ -202,3 +202,31 @@ def test_convert_sync_batchnorm_shares_parameters_and_buffers():
         "1.num_batches_tracked", "2.0.weight", "2.0.bias", "2.0.running_mean",
         "2.0.running_var", "2.0.num_batches_tracked",
     ]  # fmt: skip
+
+
+def test_sync_batchnorm_function_gradcheck_and_matches_batchnorm(monkeypatch):
+    # The synchronised op itself, with the cross-rank sums made local (a world of one rank):
+    # float64 central differences, and the same values, gradients and running stats as
+    # F.batch_norm.
+    from chainrule.distributed import sync_batchnorm as sbn
+
+    monkeypatch.setattr(sbn, "_allreduce_sum", lambda g, arr, what: None)
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.normal(size=(5, 3, 2)), requires_grad=True)
+    w = cr.tensor(rng.normal(size=3), requires_grad=True)
+    b = cr.tensor(rng.normal(size=3), requires_grad=True)
+
+    def fn(x, w, b):
+        rm, rv = cr.zeros(3, dtype=cr.float64), cr.ones(3, dtype=cr.float64)
+        return sbn._SyncBatchNormFn.apply(x, w, b, eps=1e-5, running_mean=rm, running_var=rv,
+                                          factor=0.1, group=None)  # fmt: skip
+
+    assert cr.autograd.gradcheck(fn, (x, w, b))
+    rm, rv = cr.zeros(3, dtype=cr.float64), cr.ones(3, dtype=cr.float64)
+    rm2, rv2 = cr.zeros(3, dtype=cr.float64), cr.ones(3, dtype=cr.float64)
+    y = sbn._SyncBatchNormFn.apply(x, w, b, eps=1e-5, running_mean=rm, running_var=rv,
+                                   factor=0.1, group=None)  # fmt: skip
+    y2 = nn.functional.batch_norm(x, rm2, rv2, w, b, True, 0.1, 1e-5)
+    np.testing.assert_allclose(y.detach().numpy(), y2.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), rv2.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rm.numpy(), rm2.numpy(), rtol=1e-12, atol=1e-15)
