@@ -490,3 +490,20 @@ def test_module_paths_mirror_torch_and_star_import():
     assert not missing
     with pytest.raises(AttributeError):
         _ = cr.nn.modules.no_such_module
+
+
+def test_backward_pre_hook_alone_sees_and_replaces_grad_output():
+    m = nn.Linear(3, 2)
+    seen = []
+
+    def pre(mod, gout):
+        seen.append(gout[0].numpy().copy())
+        return (gout[0] * 2.0,)
+
+    m.register_full_backward_pre_hook(pre)
+    x = cr.randn(4, 3, requires_grad=True)
+    m(x).sum().backward()
+    np.testing.assert_allclose(seen[0], np.ones((4, 2)))
+    np.testing.assert_allclose(
+        x.grad.numpy(), 2.0 * m.weight.detach().numpy().sum(0)[None].repeat(4, 0), rtol=1e-6
+    )

@@ -142,7 +142,12 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Fast path: no hooks, so no bookkeeping (small models are overhead-bound).
-        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+        if not (
+            self._forward_pre_hooks
+            or self._forward_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
+        ):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
