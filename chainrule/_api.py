@@ -1215,10 +1215,12 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     n = input.shape[d]
     if start < 0:
         start += n
-    if not (start >= 0 and start + length <= n):
+    if start < 0:
         raise IndexError(
-            f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})."
+            f"start out of range (expected to be in range of [{-n}, {n}], but got {start - n})"
         )
+    if start + length > n or length < 0:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     idx = (slice(None),) * d + (slice(start, start + length),)
     return input[idx]
 

@@ -16,6 +16,7 @@ from .grad_mode import (
     set_grad_enabled,
     state,
 )
+from .variable import Variable
 
 __all__ = [
     "backward",
@@ -34,6 +35,7 @@ __all__ = [
     "gradcheck",
     "set_detect_anomaly",
     "is_anomaly_enabled",
+    "Variable",
 ]
 
 _HIGHER_ORDER = (

@@ -248,13 +248,25 @@ def parse(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
     def bad(msg: str) -> ValueError:
         return ValueError(f"{source}: not a valid safetensors file: {msg}")
 
+    if (
+        data[:1] == b"\x80"
+        and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+        or data[:4] == b"PK\x03\x04"
+    ):
+        kind = "a zip archive (torch.save's format)" if data[:2] == b"PK" else "a pickle"
+        raise ValueError(
+            f"{source}: not a safetensors file: it is {kind}. chainrule never unpickles files "
+            "(unpickling can run arbitrary code). In PyTorch, re-save the tensors as safetensors: "
+            "safetensors.torch.save_file(model.state_dict(), path)"
+        )
     if len(data) < 8:
         raise bad(f"{len(data)} bytes is too short for the 8-byte header length (truncated?)")
     n = int.from_bytes(data[:8], "little")
     if n > len(data) - 8:
         raise bad(
             f"header length {n} runs past the end of the file ({len(data)} bytes): truncated, "
-            "or a different format (a pickle or zip file saved by torch.save?)"
+            "or a different format (a pickle or zip file saved by torch.save? chainrule never "
+            "unpickles)"
         )
     if n > _MAX_HEADER or n < 2:
         raise bad(f"implausible header length {n}")
