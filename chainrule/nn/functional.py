@@ -611,6 +611,10 @@ def batch_norm(
             )
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("batch_norm: running_mean and running_var must be given in eval mode")
+    if momentum is None:
+        # torch's functional form takes a float; the modules turn momentum=None (cumulative
+        # average) into 1/num_batches_tracked themselves
+        raise TypeError("batch_norm(): argument 'momentum' must be float, not NoneType")
     rm = None if running_mean is None else running_mean._data
     rv = None if running_var is None else running_var._data
     out = _N.batch_norm(
@@ -620,7 +624,7 @@ def batch_norm(
         running_mean=rm,
         running_var=rv,
         training=bool(training),
-        momentum=0.0 if momentum is None else float(momentum),
+        momentum=float(momentum),
         eps=float(eps),
     )
     if training and running_mean is not None:
