@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, choices=task_names, help="what to learn")
     p.add_argument("--model", help="model name for the task (default: the task's default; "
                    "digits/mnist: cnn, mlp; shakespeare: char-lstm, word-lstm; "
-                   "spoken-digits: cnn, gru)")  # fmt: skip
+                   "spoken-digits: gru, cnn)")  # fmt: skip
     p.add_argument("--epochs", type=_positive_int, help="number of epochs (task default)")
     p.add_argument("--lr", type=_positive_float, help="learning rate (task default)")
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"],

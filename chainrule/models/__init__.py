@@ -9,7 +9,7 @@ task                  models
 ``digits``            ``cnn`` (DigitsCNN), ``mlp`` (DigitsMLP)
 ``mnist``             ``cnn`` (MnistCNN), ``mlp`` (MnistMLP)
 ``shakespeare``       ``char-lstm``, ``word-lstm`` (LSTMLanguageModel)
-``spoken-digits``     ``cnn`` (SpokenDigitCNN), ``gru`` (SpokenDigitGRU)
+``spoken-digits``     ``gru`` (SpokenDigitGRU), ``cnn`` (SpokenDigitCNN)
 ====================  =========================================================
 """
 
@@ -71,8 +71,7 @@ def _audio(name: str) -> Callable[..., Any]:
     def build(n_features: int = 40, **kwargs: Any) -> Any:
         from . import audio
 
-        if name == "SpokenDigitGRU":
-            kwargs["n_features"] = n_features
+        kwargs["n_features"] = n_features
         return getattr(audio, name)(**kwargs)
 
     build.__name__ = name
@@ -84,7 +83,7 @@ MODELS: dict[str, dict[str, Callable[..., Any]]] = {
     "digits": {"cnn": _vision("DigitsCNN"), "mlp": _vision("DigitsMLP")},
     "mnist": {"cnn": _vision("MnistCNN"), "mlp": _vision("MnistMLP")},
     "shakespeare": {"char-lstm": _text("char"), "word-lstm": _text("word")},
-    "spoken-digits": {"cnn": _audio("SpokenDigitCNN"), "gru": _audio("SpokenDigitGRU")},
+    "spoken-digits": {"gru": _audio("SpokenDigitGRU"), "cnn": _audio("SpokenDigitCNN")},
 }
 
 

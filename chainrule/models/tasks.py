@@ -142,7 +142,7 @@ TASKS: dict[str, Task] = {
     "shakespeare": Task("shakespeare", _load_shakespeare, "char-lstm", epochs=2, lr=2e-3,
                         optimizer="adam", batch_size=32, metrics=("accuracy", "perplexity"),
                         sequence=True),
-    "spoken-digits": Task("spoken-digits", _load_spoken, "cnn", epochs=15, lr=2e-3,
+    "spoken-digits": Task("spoken-digits", _load_spoken, "gru", epochs=8, lr=2e-3,
                           optimizer="adam", batch_size=32),
 }  # fmt: skip
 
