@@ -196,11 +196,6 @@ def _toposort(roots: Sequence[Node]) -> list[Node]:
     return order
 
 
-def _index_of(inputs: Sequence[Any], t: Any) -> int:
-    # why: list.index compares with ==, which is elementwise (and ambiguous) for Tensors
-    return next(i for i, x in enumerate(inputs) if x is t)
-
-
 def _as_tensor(g: np.ndarray) -> Tensor:
     return _make(g)
 
@@ -327,14 +322,15 @@ def run_backward(
                 obs(node, g, gins)
         if not retain_graph:
             node.release()
-        for t, need, gi in zip(node.inputs, node.needs, gins):
-            if gi is None or not need or t is None:
+        for i, t in enumerate(node.inputs):
+            gi = gins[i]
+            if gi is None or t is None or not node.needs[i]:
                 continue
             data = t._data
             if gi.dtype is not data.dtype and gi.dtype != data.dtype:
                 gi = gi.astype(data.dtype)
             if gi.shape != data.shape:
-                gi = sum_to_shape(gi, data.shape, node, _index_of(node.inputs, t))
+                gi = sum_to_shape(gi, data.shape, node, i)
             fn = t.grad_fn
             if fn is not None:
                 add_to_node(fn, t._out_idx, gi)
