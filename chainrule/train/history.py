@@ -20,7 +20,7 @@ class History:
     "lr": 0.01, "time": 0.52}``. ``history["val_loss"]`` is that column as a list.
     ``stop_reason`` says why training ended early (``None`` if it ran all epochs).
 
-    Example:
+    Examples:
         >>> h = History()
         >>> h.append({"epoch": 1, "loss": 0.5})
         >>> h["loss"]
