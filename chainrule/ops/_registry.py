@@ -325,6 +325,8 @@ def _fix(out: Any, half: bool) -> np.ndarray:
 
 
 def _wrap_plain(out: Any, half: bool) -> Any:
+    if type(out) is np.ndarray and not half:  # the no_grad hot path (optimizer updates)
+        return _make(out, None, 0)
     if isinstance(out, tuple | list):
         return tuple(_make(_fix(o, half), None, 0) for o in out)
     return _make(_fix(out, half), None, 0)
