@@ -31,6 +31,13 @@ def _F() -> Any:
     return functional
 
 
+def _run_packed(module: Any, packed: Any, hx: Any) -> Any:
+    # PackedSequence input (nn.utils.rnn): each equal-length group runs as one plain batch
+    from ..utils.rnn import run_packed
+
+    return run_packed(module, packed, hx)
+
+
 def _cat(tensors: list, dim: int) -> Tensor:
     from ... import cat
 
@@ -295,6 +302,8 @@ class RNN(RNNBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Run the sequence; returns (output, h_n)."""
+        if isinstance(input, tuple):  # a PackedSequence
+            return _run_packed(self, input, hx)
         x, batched = self._prepare(input)
         h0s = self._initial(hx, batched, x.shape[1], self.hidden_size, x._data.dtype, "hidden")
         out, hs, _ = self._run(x, h0s, None)
@@ -316,6 +325,8 @@ class GRU(RNNBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Run the sequence; returns (output, h_n)."""
+        if isinstance(input, tuple):  # a PackedSequence
+            return _run_packed(self, input, hx)
         x, batched = self._prepare(input)
         h0s = self._initial(hx, batched, x.shape[1], self.hidden_size, x._data.dtype, "hidden")
         out, hs, _ = self._run(x, h0s, None)
@@ -336,6 +347,8 @@ class LSTM(RNNBase):
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Run the sequence; returns (output, (h_n, c_n))."""
+        if isinstance(input, tuple):  # a PackedSequence
+            return _run_packed(self, input, hx)
         x, batched = self._prepare(input)
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
         bsz = x.shape[1]
