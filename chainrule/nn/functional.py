@@ -23,6 +23,25 @@ from ..ops.nn import loss as _Lo
 from ..ops.nn import misc as _M
 from ..ops.nn import norm as _N
 from ._functional_attention import multi_head_attention_forward as multi_head_attention_forward  # noqa: E402,E501
+from ._functional_compat import cosine_embedding_loss as cosine_embedding_loss  # noqa: E402
+from ._functional_compat import gaussian_nll_loss as gaussian_nll_loss  # noqa: E402
+from ._functional_compat import gumbel_softmax as gumbel_softmax  # noqa: E402
+from ._functional_compat import hinge_embedding_loss as hinge_embedding_loss  # noqa: E402
+from ._functional_compat import instance_norm as instance_norm  # noqa: E402
+
+# --- resizing, pixel shuffle, distances, more losses (ported scripts: _functional_compat.py) ---
+from ._functional_compat import interpolate as interpolate  # noqa: E402
+from ._functional_compat import margin_ranking_loss as margin_ranking_loss  # noqa: E402
+from ._functional_compat import multilabel_soft_margin_loss as multilabel_soft_margin_loss  # noqa: E402,E501
+from ._functional_compat import pairwise_distance as pairwise_distance  # noqa: E402
+from ._functional_compat import pixel_shuffle as pixel_shuffle  # noqa: E402
+from ._functional_compat import pixel_unshuffle as pixel_unshuffle  # noqa: E402
+from ._functional_compat import poisson_nll_loss as poisson_nll_loss  # noqa: E402
+from ._functional_compat import soft_margin_loss as soft_margin_loss  # noqa: E402
+from ._functional_compat import triplet_margin_loss as triplet_margin_loss  # noqa: E402
+from ._functional_compat import upsample as upsample  # noqa: E402
+from ._functional_compat import upsample_bilinear as upsample_bilinear  # noqa: E402
+from ._functional_compat import upsample_nearest as upsample_nearest  # noqa: E402
 
 # --- convolution, pooling, padding, attention, recurrent (nn part 2: _functional_conv.py) ---
 from ._functional_conv import adaptive_avg_pool1d as adaptive_avg_pool1d  # noqa: E402
