@@ -150,3 +150,25 @@ def test_bad_input():
         m(cr.randn(3, 2, D), cr.randn(3, 4, D))
     with pytest.raises(RuntimeError, match="feature number of src and tgt must be equal"):
         m(cr.randn(3, 2, 6), cr.randn(3, 2, 6))
+
+
+def test_encoder_inference_zeroes_padding_like_torch(torch):
+    # torch's eval/no-grad path runs on nested tensors and returns 0 at padded positions
+    t_layer = torch.nn.TransformerEncoderLayer(D, H, FF, batch_first=True)
+    t = torch.nn.TransformerEncoder(t_layer, 2, norm=torch.nn.LayerNorm(D)).eval()
+    c = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(D, H, FF, batch_first=True), 2, norm=nn.LayerNorm(D)
+    ).eval()
+    c.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    x = np.random.default_rng(5).standard_normal((3, 5, D)).astype(np.float32)
+    kpm = np.array([[0, 0, 1, 1, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]], dtype=bool)
+    with torch.no_grad():
+        want = t(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm)).numpy()
+    with cr.no_grad():
+        got = c(cr.tensor(x), src_key_padding_mask=cr.tensor(kpm)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    # with grad enabled torch takes the ordinary path: padded rows are computed
+    want_grad = t(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm)).detach().numpy()
+    got_grad = c(cr.tensor(x), src_key_padding_mask=cr.tensor(kpm)).detach().numpy()
+    np.testing.assert_allclose(got_grad, want_grad, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(got_grad[0, 3], 0)

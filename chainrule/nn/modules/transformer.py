@@ -109,6 +109,16 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
+        # torch's flag for its fused path: 1 = relu, 2 = gelu, 0 = anything else
+        F = _F()
+        from .activation import GELU, ReLU
+
+        if activation is F.relu or isinstance(activation, ReLU):
+            self.activation_relu_or_gelu = 1
+        elif activation is F.gelu or isinstance(activation, GELU):
+            self.activation_relu_or_gelu = 2
+        else:
+            self.activation_relu_or_gelu = 0
         self.activation = activation
 
     def forward(
@@ -268,10 +278,42 @@ class TransformerEncoder(Module):
         self.layers = _get_clones(encoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
-        # Nested tensors are a torch-internal fast path; there is nothing to enable here.
         self.enable_nested_tensor = enable_nested_tensor
-        self.use_nested_tensor = enable_nested_tensor
+        # torch's rule for when its nested-tensor path can run (see ``forward``); torch also
+        # warns when it cannot, which says nothing about chainrule, so no warning here.
+        layer = encoder_layer
+        self.use_nested_tensor = bool(
+            enable_nested_tensor
+            and isinstance(layer, TransformerEncoderLayer)
+            and not layer.norm_first
+            and layer.self_attn.batch_first
+            and layer.self_attn._qkv_same_embed_dim
+            and layer.self_attn.in_proj_bias is not None
+            and layer.activation_relu_or_gelu
+            and layer.norm1.eps == layer.norm2.eps
+            and layer.self_attn.num_heads % 2 == 0
+        )
         self.mask_check = mask_check
+
+    def _nested_path(self, src: Tensor, mask: Any, kpm: Any) -> np.ndarray | None:
+        """The padded positions torch's nested-tensor path would zero, or None when torch
+        would take the ordinary path (same conditions as torch's ``TransformerEncoder``)."""
+        from ...autograd.grad_mode import state
+
+        if not self.use_nested_tensor or not self.layers or self.layers[0].training:
+            return None
+        if src.dim() != 3 or kpm is None or mask is not None:
+            return None
+        pad = np.asarray(getattr(kpm, "_data", kpm))
+        pad = pad if pad.dtype == np.bool_ else pad != 0
+        # mask_check: rows must be left aligned (real tokens, then padding)
+        if self.mask_check and np.any(pad[:, :-1] & ~pad[:, 1:]):
+            return None
+        first = self.layers[0]
+        tensors = [src, *first.parameters()]
+        if state.enabled and any(t.requires_grad for t in tensors):
+            return None
+        return pad
 
     def forward(
         self,
@@ -285,11 +327,17 @@ class TransformerEncoder(Module):
         if src.dim() == 2:
             seq_len = src.shape[0]
         causal = _detect_is_causal_mask(mask, is_causal, seq_len)
+        pad = self._nested_path(src, mask, src_key_padding_mask)
         output = src
         for mod in self.layers:
             output = mod(
                 output, src_mask=mask, is_causal=causal, src_key_padding_mask=src_key_padding_mask
             )
+        if pad is not None:
+            # torch runs inference (eval, no grad, batch_first, padding mask) on nested tensors
+            # and pads the result with zeros: padded positions come out as 0 before the norm.
+            keep = (~pad).astype(output._data.dtype)[:, :, None]
+            output = output * _make(keep)
         if self.norm is not None:
             output = self.norm(output)
         return output
