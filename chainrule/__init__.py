@@ -69,6 +69,7 @@ _LAZY_MODULES = {
     "io",
     "cli",
     "models",
+    "distributions",
 }
 # Names that live in lazily loaded modules: name -> module.
 _LAZY_NAMES = {
