@@ -104,3 +104,16 @@ def test_char_transformer(torch_1thread, corpus, arch):
     assert abs(ours["loss"] - ref["loss"]) < 0.25 * ref["loss"]
     if arch == "gpt":
         assert len(ours["sample"]) == 41
+
+
+def test_reinforce(torch_1thread):
+    ref, ours = _both("reinforce", [], torch_1thread)
+    for r in (ref, ours):
+        assert r["last_lengths"] < 8  # the shortest path is 5 steps; a random walk takes ~20+
+
+
+def test_vae(torch_1thread):
+    ref, ours = _both("vae", [], torch_1thread)
+    for r in (ref, ours):
+        assert r["losses"][-1] < 0.6 * r["losses"][0]
+    assert ours["test_loss"] < 1.25 * ref["test_loss"]
