@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# ruff: noqa: B007 - written the way the original example is (the loop variable is read after the loop)
 """REINFORCE on a tiny corridor world (after pytorch/examples/reinforcement_learning/reinforce.py).
 
 Idioms: torch.distributions.Categorical, saved log-probs, discounted returns normalised with
