@@ -6,7 +6,10 @@ E128, 4 heads). Each round runs torch then chainrule (alternating, so machine no
 both), and the median of ``--rounds`` rounds is reported as time per step and the ratio
 torch_time / chainrule_time (> 1 means chainrule is faster). torch runs with 2 threads.
 
-Run: ``python benchmarks/bench_layers.py [--rounds 5] [--only lstm] [--json]``
+Run: ``python benchmarks/bench_layers.py [--rounds 5] [--only lstm] [--json] [--torch-threads 2]``
+
+On a shared, loaded machine torch's (and OpenBLAS's) spinning worker threads make every figure
+noisy; report the load average next to the ratios.
 """
 
 from __future__ import annotations
@@ -79,10 +82,11 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3, help="steps per timed round")
     ap.add_argument("--only", default=None, help="comma-separated subset of layer names")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (2)")
     args = ap.parse_args()
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.torch_threads)
     cases = _layer_cases(torch)
     names = args.only.split(",") if args.only else list(cases)
     results = {}
