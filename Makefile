@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test demo lint venv bench clean docs
+.PHONY: test demo lint venv bench clean docs dist dist-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,18 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_import.py
+
+# The sdist and the wheel into dist/ (`python -m build`: an isolated build that takes
+# setuptools from the package index; the wheel is built from the unpacked sdist).
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
+# Check dist/: contents and metadata, then a fresh venv per Python (this one and newer ones found)
+# with no extras installs the wheel, imports chainrule and trains digits for one epoch; prints the
+# sizes and what pip pulled in. `make test` runs the same checks (tests/packaging/).
+dist-check: dist
+	$(PY) tests/packaging/clean_install.py --dist dist
 
 clean:
 	rm -rf $(VENV) build dist site *.egg-info
