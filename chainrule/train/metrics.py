@@ -221,7 +221,12 @@ class Accuracy(Metric):
         super().__init__()
 
     def update(self, output: Any, target: Any) -> None:
-        pred, true = _binary_or_classes(output, target, self.threshold)
+        out, tgt = _np(output), _np(target)
+        if out.ndim == 2 and tgt.ndim == 1 and tgt.dtype.kind in "iu":  # the common (N, C) case
+            self._sum += float(np.count_nonzero(out.argmax(axis=1) == tgt))
+            self._count += tgt.size
+            return
+        pred, true = _binary_or_classes(out, tgt, self.threshold)
         self._sum += float(np.count_nonzero(pred == true))
         self._count += true.size
 
