@@ -65,3 +65,18 @@ def test_wheel_installs_with_core_dependencies_only_and_trains(dist, python, tmp
     assert report.version_output.startswith("chainrule ")
     # The installed package is code plus the 58 kB digits: well under a few megabytes.
     assert 100_000 < report.installed_bytes < 5_000_000, report.installed_bytes
+
+
+def test_readme_install_section_lists_core_dependencies_and_every_extra():
+    import tomllib
+
+    pyproject = tomllib.loads((clean_install.ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    readme = (clean_install.ROOT / "README.md").read_text(encoding="utf-8")
+    install = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+    for dep in clean_install.CORE_DEPENDENCIES:
+        assert f"**{dep}**" in install, dep
+    extras = pyproject["project"]["optional-dependencies"]
+    for extra in extras:
+        assert f"| `{extra}` |" in install, f"README's Install table lacks the {extra!r} extra"
+    assert pyproject["project"]["license"].startswith("MIT")
+    assert (clean_install.ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
