@@ -70,6 +70,8 @@ _LAZY_MODULES = {
     "cli",
     "models",
     "distributions",
+    "amp",
+    "testing",
 }
 # Names that live in lazily loaded modules: name -> module.
 _LAZY_NAMES = {
@@ -77,6 +79,7 @@ _LAZY_NAMES = {
     "load": "chainrule.io",
     "save_checkpoint": "chainrule.io",
     "load_checkpoint": "chainrule.io",
+    "autocast": "chainrule.amp",
 }
 
 

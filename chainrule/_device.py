@@ -81,6 +81,14 @@ class _Unavailable:
     def __repr__(self) -> str:
         return f"<chainrule.{self._name}: not available>"
 
+    def __getattr__(self, name: str) -> Any:
+        # torch.cuda.amp.GradScaler / autocast in older scripts: the CPU versions, disabled
+        if name == "amp" and self._name == "cuda":
+            from . import amp
+
+            return amp._CudaAmp()
+        raise AttributeError(f"chainrule.{self._name} has no attribute {name!r}")
+
 
 cuda = _Unavailable("cuda")
 accelerator = _Unavailable("accelerator")
