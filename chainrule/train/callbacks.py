@@ -158,6 +158,11 @@ class _Monitoring(Callback):
         self.best: float = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = 0
 
+    def on_fit_start(self, state: FitState) -> None:
+        if state.epoch == 0:  # a fresh run (not resumed): forget any earlier fit's best
+            self.best = math.inf if self.mode == "min" else -math.inf
+            self.best_epoch = 0
+
     def _current(self, state: FitState) -> float:
         return float(state.logs[self.monitor])
 
@@ -199,6 +204,11 @@ class EarlyStopping(_Monitoring):
         self.wait = 0
         self.stopped_epoch = 0
         self.best_weights: dict[str, np.ndarray] | None = None
+
+    def on_fit_start(self, state: FitState) -> None:
+        super().on_fit_start(state)
+        if state.epoch == 0:
+            self.wait, self.stopped_epoch, self.best_weights = 0, 0, None
 
     def on_epoch_end(self, state: FitState) -> None:
         value = self._current(state)

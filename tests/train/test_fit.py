@@ -524,3 +524,17 @@ def test_epochs_zero_and_empty_data():
             progress=False)  # fmt: skip
     with pytest.raises(ValueError, match="epochs must be >= 0"):
         fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=-1)
+
+
+def test_trainer_fit_twice_starts_early_stopping_afresh():
+    x, y = small_arrays(64)
+    model = nn.Linear(8, 3)
+    stopper = EarlyStopping("loss", patience=0)
+    trainer = Trainer(model, loss=nn.CrossEntropyLoss(),
+                      optimizer=optim.SGD(model.parameters(), 0.1), callbacks=[stopper],
+                      progress=False)  # fmt: skip
+    trainer.fit((x, y), epochs=3)
+    first_best = stopper.best
+    trainer.fit((x, y), epochs=3)
+    assert stopper.best_epoch >= 1 and stopper.best <= first_best
+    assert len(trainer.history) >= 1
