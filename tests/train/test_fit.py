@@ -538,3 +538,20 @@ def test_trainer_fit_twice_starts_early_stopping_afresh():
     trainer.fit((x, y), epochs=3)
     assert stopper.best_epoch >= 1 and stopper.best <= first_best
     assert len(trainer.history) >= 1
+
+
+def test_detect_anomaly_names_the_op():
+    class LogOfNegative(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.lin(x) + (x[:, :1] * 0 - 1).log()  # log(-1) = nan
+
+    x, y = small_arrays(32)
+    model = LogOfNegative()
+    with pytest.raises(RuntimeError, match="log"):
+        fit(model, (x, y), loss=nn.CrossEntropyLoss(),
+            optimizer=optim.SGD(model.parameters(), 0.1), epochs=1, detect_anomaly=True,
+            progress=False)  # fmt: skip
