@@ -1,0 +1,38 @@
+"""Every Python block of the documentation runs (docs/**/*.md; README.md is run by
+tests/train/test_readme.py). One test per page: the page's blocks run in order in a fresh
+namespace, in a temporary working directory, with the budgets written in the page."""
+
+from __future__ import annotations
+
+import pytest
+from _docs_pages import DOCS, SKIP_PAGES, blocks, missing_optional, pages, run_page
+
+PAGES = pages()
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+def test_page_runs(path, tmp_path):
+    rel = str(path.relative_to(DOCS))
+    if rel in SKIP_PAGES:
+        pytest.skip(SKIP_PAGES[rel])
+    code = "".join(b.code for b in blocks(path.read_text(encoding="utf-8")) if b.runs)
+    missing = missing_optional(code)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    run_page(path, tmp_path)
+
+
+def test_collector_finds_the_course():
+    """The collector sees the course pages (a moved docs tree must not silently test nothing)."""
+    names = {str(p.relative_to(DOCS)) for p in PAGES}
+    assert sum(n.startswith("course/") for n in names) >= 12, sorted(names)
+
+
+def test_no_run_blocks_are_rare():
+    """Blocks shown but not run are the exception: each page runs most of its Python."""
+    for p in PAGES:
+        bs = [b for b in blocks(p.read_text(encoding="utf-8")) if b.lang == "python"]
+        rel = str(p.relative_to(DOCS))
+        if rel in SKIP_PAGES:
+            continue
+        assert sum(b.runs for b in bs) >= sum(not b.runs for b in bs), rel
