@@ -1,13 +1,16 @@
 """Run documentation pages and write each Python block's printed output into the
 ```` ```text title="Output" ```` block that follows it (inserted when missing for blocks that
-print). Figures the blocks save with relative paths land next to the page.
+print). Pages run in a temporary directory; the figures they save under ``figures/`` are copied
+next to the page.
 
     .venv/bin/python tests/docs/render_outputs.py docs/course/01_single_neuron.md [...]
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -16,8 +19,13 @@ from _docs_pages import blocks, run_page  # noqa: E402
 
 
 def render(path: Path) -> None:
-    """Re-run ``path`` (cwd = its directory) and rewrite its output blocks."""
-    outputs = {b.start: out for b, out in run_page(path, path.parent)}
+    """Re-run ``path`` and rewrite its output blocks."""
+    with tempfile.TemporaryDirectory() as tmp:
+        outputs = {b.start: out for b, out in run_page(path, Path(tmp))}
+        # Keep only the figures; anything else a page writes (data, checkpoints) is scratch.
+        for fig in (Path(tmp) / "figures").glob("*"):
+            (path.parent / "figures").mkdir(exist_ok=True)
+            shutil.copy(fig, path.parent / "figures" / fig.name)
     lines = path.read_text(encoding="utf-8").split("\n")
     bs = blocks("\n".join(lines))
     # Work bottom-up so earlier line numbers stay valid.
