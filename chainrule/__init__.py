@@ -72,6 +72,7 @@ _LAZY_MODULES = {
     "distributions",
     "amp",
     "testing",
+    "linalg",
 }
 # Names that live in lazily loaded modules: name -> module.
 _LAZY_NAMES = {

@@ -150,6 +150,17 @@ __all__ = [
     "typename",
     "can_cast",
     "is_storage",
+    # linear algebra
+    "det",
+    "logdet",
+    "slogdet",
+    "inverse",
+    "pinverse",
+    "matrix_power",
+    "cholesky",
+    "svd",
+    "cross",
+    "chain_matmul",
 ]
 
 # ------------------------------------------------------------------ new primitives
@@ -1300,6 +1311,76 @@ _median_type = namedtuple("median", ["values", "indices"])
 _kthvalue_type = namedtuple("kthvalue", ["values", "indices"])
 
 
+# ------------------------------------------------------------------ linear algebra (torch.*)
+
+
+def _linalg() -> Any:
+    from . import linalg
+
+    return linalg
+
+
+def det(input: Tensor) -> Tensor:
+    """``linalg.det``."""
+    return _linalg().det(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """log det A (NaN for a negative determinant, −inf for a singular matrix)."""
+    sign, logabs = _linalg().slogdet(input)
+    return _api.where(sign < 0, _api.full_like(logabs, float("nan")), logabs) + _api.log(
+        _api.where(sign == 0, _api.zeros_like(logabs), _api.ones_like(logabs))
+    )
+
+
+def slogdet(input: Tensor) -> Any:
+    """``linalg.slogdet``."""
+    return _linalg().slogdet(input)
+
+
+def inverse(input: Tensor) -> Tensor:
+    """``linalg.inv``."""
+    return _linalg().inv(input)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``linalg.pinv(input, rtol=rcond)``."""
+    return _linalg().pinv(input, rtol=rcond)
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """``linalg.matrix_power``."""
+    return _linalg().matrix_power(input, n)
+
+
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """``linalg.cholesky`` (torch's deprecated spelling)."""
+    return _linalg().cholesky(input, upper=upper)
+
+
+_svd_type = namedtuple("svd", ["U", "S", "V"])
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
+    """(U, S, V) with A = U diag(S) Vᵀ (torch.svd's V, not Vh)."""
+    u, s, vh = _linalg().svd(input, full_matrices=not some)
+    if not compute_uv:
+        return _svd_type(_api.zeros_like(u), s, _api.zeros_like(vh.transpose(-2, -1)))
+    return _svd_type(u, s, vh.transpose(-2, -1))
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """3-D cross product along ``dim`` (default: the first dimension of size 3, as torch)."""
+    if dim is None:
+        dim = next((i for i, n in enumerate(input.shape) if n == 3), -1)
+    return _linalg().cross(input, other, dim=dim)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """``linalg.multi_dot(matrices)``."""
+    return _linalg().multi_dot(matrices)
+
+
 # ------------------------------------------------------------------ Tensor methods
 
 _METHODS = [
@@ -1312,7 +1393,8 @@ _METHODS = [
     "flipud", "rot90", "inner", "dist", "diff", "nan_to_num", "nansum", "nanmean", "median",
     "kthvalue", "quantile", "multinomial", "bernoulli", "bincount", "unique",
     "unique_consecutive", "signbit", "heaviside", "isreal", "is_nonzero", "is_same_size",
-    "is_complex", "histc", "cov", "corrcoef", "masked_scatter",
+    "is_complex", "histc", "cov", "corrcoef", "masked_scatter", "det", "logdet", "slogdet",
+    "inverse", "pinverse", "matrix_power", "cholesky", "svd", "cross",
 ]  # fmt: skip
 
 

@@ -79,3 +79,94 @@ SPECS = [
         kind="reduction",
     ),
 ]
+
+
+# ---------------------------------------------------------------- linear algebra (ops/linalg_extra)
+
+
+def _well_conditioned(*shapes):
+    def make(rng):
+        out = []
+        for s in shapes:
+            a = rng.uniform(-1, 1, s)
+            if len(s) >= 2 and s[-1] == s[-2]:
+                a = a + 3 * np.eye(s[-1])
+            out.append(a)
+        return out
+
+    return make
+
+
+def _sym(lib, a):
+    return a + a.transpose(-2, -1)
+
+
+def _spd(lib, a):
+    return a @ a.transpose(-2, -1) + lib.eye(a.shape[-1], dtype=a.dtype)
+
+
+def _eigh_flat(lib, a):
+    w, v = lib.linalg.eigh(_sym(lib, a))
+    return lib.cat([w.reshape(-1), (v**2).reshape(-1)])
+
+
+def _svd_flat(lib, a):
+    u, s, vh = lib.linalg.svd(a, full_matrices=False)
+    return lib.cat([s.reshape(-1), (u**2).reshape(-1), (vh**2).reshape(-1)])
+
+
+_SQ = [(3, 3), (2, 4, 4)]
+
+SPECS += [
+    OpSpec(
+        "linalg_inv",
+        lambda a: cr.linalg.inv(a),
+        lambda T, a: T.linalg.inv(a),
+        [Sample(make=_well_conditioned(s), name=str(s)) for s in _SQ],
+        kind="reduction",
+        float16=False,
+    ),
+    OpSpec(
+        "linalg_slogdet",
+        lambda a: cr.linalg.slogdet(a).logabsdet,
+        lambda T, a: T.linalg.slogdet(a).logabsdet,
+        [Sample(make=_well_conditioned(s), name=str(s)) for s in _SQ],
+        kind="reduction",
+        float16=False,
+    ),
+    OpSpec(
+        "linalg_solve",
+        lambda a, b: cr.linalg.solve(a, b),
+        lambda T, a, b: T.linalg.solve(a, b),
+        [
+            Sample(make=_well_conditioned((3, 3), (3, 2)), name="matrix"),
+            Sample(make=_well_conditioned((2, 4, 4), (2, 4, 1)), name="batched"),
+        ],
+        kind="reduction",
+        float16=False,
+    ),
+    OpSpec(
+        "linalg_cholesky",
+        lambda a: cr.linalg.cholesky(_spd(cr, a)),
+        lambda T, a: T.linalg.cholesky(_spd(T, a)),
+        [Sample(((3, 3),)), Sample(((2, 4, 4),)), Sample(((3, 3),), {}, name="upper")],
+        kind="reduction",
+        float16=False,
+    ),
+    OpSpec(
+        "linalg_eigh",
+        lambda a: _eigh_flat(cr, a),
+        lambda T, a: _eigh_flat(T, a),
+        [Sample(((3, 3),)), Sample(((2, 4, 4),))],
+        kind="reduction",
+        float16=False,
+    ),
+    OpSpec(
+        "linalg_svd",
+        lambda a: _svd_flat(cr, a),
+        lambda T, a: _svd_flat(T, a),
+        [Sample(((4, 3),)), Sample(((3, 5),)), Sample(((2, 3, 3),))],
+        kind="reduction",
+        float16=False,
+    ),
+]
