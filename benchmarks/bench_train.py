@@ -9,7 +9,10 @@ torch runs with ``torch.set_num_threads(2)`` (this machine has 2 cores); NumPy's
 default on this 2-core machine (2 threads). ``--torch-threads 2,1`` (the default) also measures
 both at 1 thread (NumPy's BLAS limited with threadpoolctl): on a loaded machine, spinning
 thread pools (torch's OpenMP, OpenBLAS) lose far more than they gain, so the 1-thread ratio is
-the like-for-like one there. The load average before and after is printed.
+the like-for-like one there. At 1 thread the script also divides by the CPU time of the calling
+thread (``time.thread_time``), which preemption by other processes does not inflate: the
+steadiest ratio on a shared machine. The load average before and after is printed, and the
+BLAS kernel OpenBLAS picked (``threadpoolctl``'s ``architecture``).
 
 Models (samples = rows for the MLPs/CNN, sequences for the LSTM):
   tiny  MLP 32-64-64-2, batch 16, SGD(lr=0.01, momentum=0.9)
@@ -122,15 +125,20 @@ def make_step(L: Any, name: str, state: dict[str, np.ndarray] | None) -> tuple[C
     return step, x.shape[0]
 
 
-def _rate(step: Callable, samples: int, seconds: float) -> float:
-    """Samples per second over whole steps lasting at least ``seconds`` (at least 2 steps)."""
-    n, t0 = 0, time.perf_counter()
+def _rate(step: Callable, samples: int, seconds: float) -> tuple[float, float]:
+    """Samples per wall second and per CPU second of this thread, over whole steps lasting at
+    least ``seconds`` (at least 2 steps).
+
+    The CPU figure counts only the calling thread, so it is complete only at 1 thread (torch
+    and BLAS then compute in the caller); it is immune to the scheduler preempting us.
+    """
+    n, t0, c0 = 0, time.perf_counter(), time.thread_time()
     while True:
         step()
         n += 1
         dt = time.perf_counter() - t0
         if dt >= seconds and n >= 2:
-            return n * samples / dt
+            return n * samples / dt, n * samples / max(time.thread_time() - c0, 1e-9)
 
 
 def bench_model(name: str, rounds: int, seconds: float, threads: list[int]) -> dict[str, Any]:
@@ -157,11 +165,14 @@ def bench_model(name: str, rounds: int, seconds: float, threads: list[int]) -> d
     runners = [(f"{lib}{th}", th, fn) for th in threads for lib, fn in (("torch", t_step),
                ("chainrule", c_step))]  # fmt: skip
     rates: dict[str, list[float]] = {key: [] for key, _, _ in runners}
+    cpu: dict[str, list[float]] = {key: [] for key, _, _ in runners}
     for r in range(rounds):
         for key, th, fn in runners if r % 2 == 0 else runners[::-1]:
             torch.set_num_threads(th)
             with _blas_threads(th):
-                rates[key].append(_rate(fn, samples, seconds))
+                wall, per_cpu = _rate(fn, samples, seconds)
+            rates[key].append(wall)
+            cpu[key].append(per_cpu)
     torch.set_num_threads(threads[0])
     res: dict[str, Any] = {
         "model": name,
@@ -176,10 +187,30 @@ def bench_model(name: str, rounds: int, seconds: float, threads: list[int]) -> d
         res[f"chainrule_{th}thr_samples_per_s"] = statistics.median(rates[f"chainrule{th}"])
         res[f"ratio_median_vs_{th}thr"] = statistics.median(ratios)
         res[f"ratios_vs_{th}thr"] = ratios
+        if th == 1:  # all work is on the calling thread: CPU-time throughput is complete
+            cpu_ratios = [c / t for c, t in zip(cpu["chainrule1"], cpu["torch1"])]
+            res["torch_1thr_samples_per_cpu_s"] = statistics.median(cpu["torch1"])
+            res["chainrule_1thr_samples_per_cpu_s"] = statistics.median(cpu["chainrule1"])
+            res["ratio_median_cpu_1thr"] = statistics.median(cpu_ratios)
     res["ratio_median"] = res[f"ratio_median_vs_{threads[0]}thr"]
     res["torch_samples_per_s"] = res[f"torch_{threads[0]}thr_samples_per_s"]
     res["chainrule_samples_per_s"] = res[f"chainrule_{threads[0]}thr_samples_per_s"]
     return res
+
+
+def _blas_info() -> str:
+    """NumPy's BLAS library, version and the CPU kernel it selected, via threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            return (
+                f"{info.get('internal_api')} {info.get('version')}, kernel "
+                f"{info.get('architecture')}, {info.get('num_threads')} threads"
+            )
+    return "unknown"
 
 
 def _blas_threads(n: int) -> Any:
@@ -255,9 +286,12 @@ def main() -> None:
         f"chainrule vs torch {torch.__version__}: torch.set_num_threads({threads}), "
         f"{os.cpu_count()} CPUs, load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}"
     )
+    print(f"NumPy BLAS: {_blas_info()}")
     print(f"median of {args.rounds} alternating rounds, >= {args.seconds:g} s each\n")
     head = "".join(f"{f'torch {t}thr/s':>14}{f'chainrule {t}thr/s':>18}" for t in threads)
     ratio_head = "".join(f"{f'ratio({t}thr)':>12}" for t in threads)
+    if 1 in threads:
+        ratio_head += f"{'ratio(1thr cpu)':>16}"
     print(f"{'model':<6}{head}{ratio_head}{'goal':>7}")
     results = []
     for name in args.models.split(","):
@@ -269,6 +303,8 @@ def main() -> None:
             for t in threads
         )
         rcols = "".join(f"{r[f'ratio_median_vs_{t}thr']:>12.2f}" for t in threads)
+        if 1 in threads:
+            rcols += f"{r['ratio_median_cpu_1thr']:>16.2f}"
         print(
             f"{name:<6}{cols}{rcols}{r['goal']:>6.1f}x {ok}",
             flush=True,
@@ -282,6 +318,7 @@ def main() -> None:
         "load_before": load0,
         "load_after": load1,
         "rounds": args.rounds,
+        "blas": _blas_info(),
         "results": results,
     }
     if args.imp:
