@@ -161,6 +161,24 @@ __all__ = [
     "svd",
     "cross",
     "chain_matmul",
+    # more
+    "hypot",
+    "diagflat",
+    "kron",
+    "trapezoid",
+    "trapz",
+    "logcumsumexp",
+    "cummax",
+    "cummin",
+    "mode",
+    "vander",
+    "selu",
+    "celu",
+    "threshold",
+    "hardshrink",
+    "relu_",
+    "square_",
+    "clamp_",
 ]
 
 # ------------------------------------------------------------------ new primitives
@@ -1381,6 +1399,163 @@ def chain_matmul(*matrices: Tensor) -> Tensor:
     return _linalg().multi_dot(matrices)
 
 
+# ------------------------------------------------------------------ more elementwise / scans
+
+
+def hypot(input: Tensor, other: Any) -> Tensor:
+    """√(x² + y²) elementwise."""
+    return _api.sqrt(_api.add(_api.mul(input, input), _api.mul(other, other)))
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A matrix with the flattened ``input`` on its ``offset`` diagonal."""
+    return diag_embed(input.reshape(-1), offset)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """Kronecker product (dims aligned from the right)."""
+    n = builtins.max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (n - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (n - other.ndim) + tuple(other.shape))
+    a_i = a.reshape(tuple(x for d in a.shape for x in (d, 1)))
+    b_i = b.reshape(tuple(x for d in b.shape for x in (1, d)))
+    return (a_i * b_i).reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
+
+
+def trapezoid(
+    y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1
+) -> Tensor:
+    """Trapezoidal rule along ``dim`` (sample points ``x`` or spacing ``dx``)."""
+    d = _dim(dim, y.ndim, "trapezoid")
+    n = y.shape[d]
+    if n == 0:
+        return y.sum(d)
+    mid = (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) / 2
+    if x is not None:
+        xd = diff(x, dim=dim if x.ndim == y.ndim else -1)
+        if x.ndim == 1 and y.ndim > 1:
+            shape = [1] * y.ndim
+            shape[d] = -1
+            xd = xd.reshape(shape)
+        return (mid * xd).sum(d)
+    return mid.sum(d) * (1.0 if dx is None else dx)
+
+
+trapz = trapezoid
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """log Σ_{j≤i} exp(x_j) along ``dim``, shifted by the running maximum for stability."""
+    d = _dim(dim, input.ndim, "logcumsumexp")
+    m = input.detach().amax(d, keepdim=True) if input.ndim else input.detach()
+    m = _api.where(_api.isfinite(m), m, _api.zeros_like(m))
+    return _api.log(_api.cumsum(_api.exp(input - m), d)) + m
+
+
+def _cum_extreme(input: Tensor, dim: int, largest: bool, name: str) -> Any:
+    d = _dim(dim, input.ndim, name)
+    a = input._data if input.ndim else input._data.reshape(1)
+    am = np.moveaxis(a, d, 0)
+    idx = np.zeros(am.shape, dtype=np.int64)
+    best = am[0].copy()
+    for i in range(1, am.shape[0]):
+        better = am[i] >= best if largest else am[i] <= best
+        better |= np.isnan(am[i])  # NaN propagates, as torch
+        best = np.where(better, am[i], best)
+        idx[i] = np.where(better, i, idx[i - 1])
+    indices = np.moveaxis(idx, 0, d)
+    x = input if input.ndim else input.reshape(1)
+    values = _api.gather(x, d, indices)
+    if not input.ndim:
+        values, indices = values.reshape(()), indices.reshape(())
+    return _cum_type(values, _make(indices))
+
+
+_cum_type = namedtuple("cummax", ["values", "indices"])
+
+
+def cummax(input: Tensor, dim: int) -> Any:
+    """(running maximum, its index) along ``dim``."""
+    return _cum_extreme(input, dim, True, "cummax")
+
+
+def cummin(input: Tensor, dim: int) -> Any:
+    """(running minimum, its index) along ``dim``."""
+    return _cum_extreme(input, dim, False, "cummin")
+
+
+_mode_type = namedtuple("mode", ["values", "indices"])
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+    """(most frequent value — the smallest on ties —, its last index) along ``dim``."""
+    d = _dim(dim, input.ndim, "mode")
+    x = input if input.ndim else input.reshape(1)
+    am = np.moveaxis(x._data, d, -1)
+    flat = am.reshape(-1, am.shape[-1])
+    picks = np.empty(flat.shape[0], dtype=np.int64)
+    for r, row in enumerate(flat):
+        vals, counts = np.unique(row, return_counts=True)
+        v = vals[np.argmax(counts)]  # unique sorts, argmax takes the first (smallest) on ties
+        picks[r] = np.flatnonzero(row == v)[-1]
+    idx = np.expand_dims(picks.reshape(am.shape[:-1]), d)
+    values = _api.gather(x, d, idx)
+    indices = _make(idx)
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    if not input.ndim:
+        values, indices = values.reshape(()), indices.reshape(())
+    return _mode_type(values, indices)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """Vandermonde matrix: columns x^(N−1) … x^0 (or increasing powers)."""
+    n = x.shape[0] if N is None else N
+    powers = list(range(n)) if increasing else list(range(n - 1, -1, -1))
+    return _api.stack([x**p if p else _api.ones_like(x) for p in powers], 1)
+
+
+def _nn_functional() -> Any:
+    from .nn import functional
+
+    return functional
+
+
+def selu(input: Tensor) -> Tensor:
+    """``nn.functional.selu``."""
+    return _nn_functional().selu(input)
+
+
+def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """``nn.functional.celu``."""
+    return _nn_functional().celu(input, alpha)
+
+
+def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
+    """``nn.functional.threshold``."""
+    return _nn_functional().threshold(input, threshold, value)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``nn.functional.hardshrink``."""
+    return _nn_functional().hardshrink(input, lambd)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """``input.relu_()``."""
+    return input.relu_()
+
+
+def square_(input: Tensor) -> Tensor:
+    """``input.square_()``."""
+    return input.square_()
+
+
+def clamp_(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """``input.clamp_(min, max)``."""
+    return input.clamp_(min, max)
+
+
 # ------------------------------------------------------------------ Tensor methods
 
 _METHODS = [
@@ -1394,7 +1569,8 @@ _METHODS = [
     "kthvalue", "quantile", "multinomial", "bernoulli", "bincount", "unique",
     "unique_consecutive", "signbit", "heaviside", "isreal", "is_nonzero", "is_same_size",
     "is_complex", "histc", "cov", "corrcoef", "masked_scatter", "det", "logdet", "slogdet",
-    "inverse", "pinverse", "matrix_power", "cholesky", "svd", "cross",
+    "inverse", "pinverse", "matrix_power", "cholesky", "svd", "cross", "hypot", "diagflat",
+    "kron", "logcumsumexp", "cummax", "cummin", "mode",
 ]  # fmt: skip
 
 
@@ -1414,7 +1590,9 @@ def _bind_methods() -> None:
         "tril_": _api.tril, "triu_": _api.triu, "sin_": _api.sin, "cos_": _api.cos,
         "rsqrt_": _api.rsqrt, "log1p_": _api.log1p, "ceil_": _api.ceil, "trunc_": _api.trunc,
         "sign_": _api.sign, "fmod_": _api.remainder, "erf_": _api.erf, "lerp_": lerp,
-        "masked_scatter_": masked_scatter, "index_put_": _index_put,
+        "masked_scatter_": masked_scatter,
+        "eq_": _api.eq, "ne_": _api.ne, "lt_": _api.lt, "le_": _api.le, "gt_": _api.gt,
+        "ge_": _api.ge, "hypot_": hypot, "index_put_": _index_put,
     }  # fmt: skip
     for name, fn in inplace.items():
         if not hasattr(Tensor, name):

@@ -110,6 +110,18 @@ CASES = [
     _case("index_put", lambda m, x, v: x.index_put((m.tensor([0, 2]),), v), A, RS.rand(4)),
     _case("index_put-acc", lambda m, x, v: x.index_put((m.tensor([0, 0]), m.tensor([1, 1])), v, accumulate=True), A, RS.rand(2)),
     _case("masked_scatter", lambda m, x, s: x.masked_scatter(x > 0, s), A, RS.rand(12), grad=False),
+    _case("hypot", lambda m, x, y: m.hypot(x, y), A, M34),
+    _case("diagflat", lambda m, x: m.diagflat(x, 1) + 0, RS.rand(2, 2)),
+    _case("kron", lambda m, x, y: m.kron(x, y), A, RS.rand(2, 2)),
+    _case("kron-ranks", lambda m, x, y: m.kron(x, y), V4, B3),
+    _case("trapezoid", lambda m, y: m.trapezoid(y) + m.trapz(y, dx=0.5), A),
+    _case("trapezoid-x", lambda m, y, x: m.trapezoid(y, x, dim=0), A, RS.rand(3)),
+    _case("logcumsumexp", lambda m, x: m.logcumsumexp(x * 30, 1), A),
+    _case("cummax", lambda m, x: m.cummax(x, 1).values + m.cummax(x, 1).indices, A),
+    _case("cummin", lambda m, x: m.cummin(x, 0).values * m.cummin(x, 0).indices, A),
+    _case("mode", lambda m, x: m.mode(x, 1).values + m.mode(x, 1).indices + m.mode(x, 0, True)[0].sum(), np.round(A)),
+    _case("vander", lambda m, x: m.vander(x) + m.vander(x, 2, increasing=True).sum(), V4, grad=False),  # torch's own backward fails here
+    _case("selu-celu", lambda m, x: m.selu(x) + m.celu(x, 0.5) + m.threshold(x, 0.1, 2.0) + m.hardshrink(x), A),
 ]  # fmt: skip
 
 
@@ -146,6 +158,7 @@ def test_in_place_variants(torch):
         ("tril_", ()), ("triu_", (1,)), ("sin_", ()), ("lerp_", (cr.ones(3, 4, dtype=cr.float64), 0.5)),
         ("index_add_", (0, cr.tensor([0, 2]), cr.ones(2, 4, dtype=cr.float64))), ("scatter_", (1, cr.tensor(IDX[:, :3]).T, 5.0)),
         ("nan_to_num_", ()), ("fill_diagonal_", (3.0,)), ("t_", ()), ("unsqueeze_", (0,)),
+        ("eq_", (1.0,)), ("gt_", (cr.ones(3, 4, dtype=cr.float64),)), ("hypot_", (cr.ones(3, 4, dtype=cr.float64),)),
     ]:  # fmt: skip
         x = cr.tensor(POS)
         y = torch.tensor(POS)
