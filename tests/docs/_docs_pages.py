@@ -120,7 +120,8 @@ def run_page(path: Path, cwd: Path) -> list[tuple[Block, str]]:
             if not b.runs:
                 continue
             buf = io.StringIO()
-            code = compile(b.code, f"{path.relative_to(ROOT)}:{b.start + 2}", "exec")
+            name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            code = compile(b.code, f"{name}:{b.start + 2}", "exec")
             with contextlib.redirect_stdout(buf):
                 exec(code, ns)  # noqa: S102 - running the documentation is the point
             results.append((b, buf.getvalue()))
