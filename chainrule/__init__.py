@@ -73,6 +73,7 @@ _LAZY_MODULES = {
     "amp",
     "testing",
     "linalg",
+    "special",
 }
 # Names that live in lazily loaded modules: name -> module.
 _LAZY_NAMES = {

@@ -1,0 +1,125 @@
+"""``chainrule.special``: torch.special's common functions (aliases and compositions)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import _api, _compat
+from ._tensor import Tensor
+
+__all__ = [
+    "expit",
+    "logit",
+    "erf",
+    "erfc",
+    "exp2",
+    "expm1",
+    "log1p",
+    "xlogy",
+    "xlog1py",
+    "entr",
+    "sinc",
+    "round",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "ndtr",
+    "log_ndtr",
+]
+
+
+def expit(input: Tensor) -> Tensor:
+    """The logistic sigmoid."""
+    return _api.sigmoid(input)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """log(p / (1 − p))."""
+    return _compat.logit(input, eps)
+
+
+def erf(input: Tensor) -> Tensor:
+    """The error function."""
+    return _api.erf(input)
+
+
+def erfc(input: Tensor) -> Tensor:
+    """1 − erf(x)."""
+    return 1.0 - _api.erf(input)
+
+
+def exp2(input: Tensor) -> Tensor:
+    """2ˣ."""
+    return _compat.exp2(input)
+
+
+def expm1(input: Tensor) -> Tensor:
+    """eˣ − 1."""
+    return _compat.expm1(input)
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + x)."""
+    return _api.log1p(input)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """x · log(y), 0 where x is 0."""
+    return _compat.xlogy(input, other)
+
+
+def xlog1py(input: Any, other: Any) -> Tensor:
+    """x · log1p(y), 0 where x is 0."""
+    x = input if isinstance(input, Tensor) else _api.tensor(input)
+    zero = x._data == 0
+    y = other if isinstance(other, Tensor) else _api.full_like(x, float(other))
+    safe = _api.where(zero, _api.zeros_like(y), y)
+    return _api.where(zero, _api.zeros_like(x * safe), x * _api.log1p(safe))
+
+
+def entr(input: Tensor) -> Tensor:
+    """−x log x (0 at 0, −inf below 0)."""
+    pos = input._data > 0
+    safe = _api.where(pos, input, _api.ones_like(input))
+    val = -input * _api.log(safe)
+    out = _api.where(pos, val, _api.zeros_like(val))
+    return _api.where(input < 0, _api.full_like(out, float("-inf")), out)
+
+
+def sinc(input: Tensor) -> Tensor:
+    """sin(πx) / (πx), 1 at 0."""
+    zero = input._data == 0
+    safe = _api.where(zero, _api.ones_like(input), input)
+    v = _api.sin(math.pi * safe) / (math.pi * safe)
+    return _api.where(zero, _api.ones_like(v), v)
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even."""
+    return _api.round(input, decimals=decimals)
+
+
+def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """``softmax`` along ``dim``."""
+    return _api.softmax(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """``log_softmax`` along ``dim``."""
+    return _api.log_softmax(input, dim, dtype)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log Σ exp along ``dim``."""
+    return _api.logsumexp(input, dim, keepdim)
+
+
+def ndtr(input: Tensor) -> Tensor:
+    """The standard normal CDF Φ(x)."""
+    return 0.5 * (1.0 + _api.erf(input / math.sqrt(2.0)))
+
+
+def log_ndtr(input: Tensor) -> Tensor:
+    """log Φ(x)."""
+    return _api.log(ndtr(input))
