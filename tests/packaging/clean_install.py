@@ -238,6 +238,8 @@ def clean_install(wheel: Path, python: str, workdir: Path) -> InstallReport:
     _run([python, "-m", "venv", str(venv)], timeout=INSTALL_TIMEOUT)
     vpy = venv / "bin" / "python"
     baseline = _installed(vpy)
+    if not set(baseline) <= {"pip", "setuptools", "wheel"}:
+        raise AssertionError(f"the new venv is not bare: {sorted(baseline)}")
     _run([str(vpy), "-m", "pip", "install", "--quiet", str(wheel)], timeout=INSTALL_TIMEOUT)
     after = _installed(vpy)
     added = {k: v for k, v in after.items() if k not in baseline}
