@@ -93,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=_positive_int, default=200, help="tokens to generate (200)")
     p.add_argument("--temperature", type=_positive_float, default=0.8, help="sampling temperature")
     p.add_argument("--top-k", type=_positive_int, help="sample among the k likeliest tokens")
-    p.add_argument("--input", help="a .npy file of inputs to classify (else test examples)")
+    p.add_argument("--input", help="a .npy file of inputs to classify, or a .wav recording "
+                   "(spoken-digits) (else test examples)")  # fmt: skip
+    p.add_argument("--resample", action="store_true",
+                   help="spoken-digits: resample a .wav recorded at another sample rate "
+                   "(else it is rejected)")  # fmt: skip
     p.add_argument("--count", type=_positive_int, default=10, help="test examples to show (10)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
     _add_data_options(p)
@@ -367,7 +371,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(generate(model, _vocab_of(meta), prompt, args.length, temperature=args.temperature,
                        top_k=args.top_k, seed=args.seed))  # fmt: skip
         return 0
-    if args.input:
+    if args.input and str(args.input).lower().endswith(".wav"):
+        from chainrule.models.apps import load_recording
+
+        x = load_recording(args.input, resample_audio=args.resample)[None]
+        labels = None
+    elif args.input:
         x = np.load(args.input)
         labels = None
     else:

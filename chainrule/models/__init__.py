@@ -6,7 +6,8 @@
 ====================  =========================================================
 task                  models
 ====================  =========================================================
-``digits``            ``cnn`` (DigitsCNN), ``mlp`` (DigitsMLP)
+``digits``            ``cnn`` (DigitsCNN), ``mlp`` (DigitsMLP), ``deep-sigmoid``,
+                      ``deep-residual`` (DeepMLP, 20 layers)
 ``mnist``             ``cnn`` (MnistCNN), ``mlp`` (MnistMLP)
 ``shakespeare``       ``char-lstm``, ``word-lstm`` (LSTMLanguageModel)
 ``spoken-digits``     ``gru`` (SpokenDigitGRU), ``cnn`` (SpokenDigitCNN)
@@ -78,9 +79,25 @@ def _audio(name: str) -> Callable[..., Any]:
     return build
 
 
+def _deep(style: str) -> Callable[..., Any]:
+    def build(**kwargs: Any) -> Any:
+        from .apps import DeepMLP
+
+        return DeepMLP(style=style, **kwargs)
+
+    build.__name__ = f"deep_{style}"
+    return build
+
+
 # task -> model name -> constructor (keyword arguments only; task data may add some).
 MODELS: dict[str, dict[str, Callable[..., Any]]] = {
-    "digits": {"cnn": _vision("DigitsCNN"), "mlp": _vision("DigitsMLP")},
+    "digits": {
+        "cnn": _vision("DigitsCNN"),
+        "mlp": _vision("DigitsMLP"),
+        # 20-layer nets of the deep-networks example (vanishing gradients and the remedy)
+        "deep-sigmoid": _deep("plain-sigmoid"),
+        "deep-residual": _deep("residual"),
+    },
     "mnist": {"cnn": _vision("MnistCNN"), "mlp": _vision("MnistMLP")},
     "shakespeare": {"char-lstm": _text("char"), "word-lstm": _text("word")},
     "spoken-digits": {"gru": _audio("SpokenDigitGRU"), "cnn": _audio("SpokenDigitCNN")},
@@ -111,7 +128,7 @@ def __getattr__(name: str) -> Any:
     # The model classes load with chainrule.nn on first use (keeps `import chainrule.models` cheap).
     import importlib
 
-    for module in ("vision", "text", "audio"):
+    for module in ("vision", "text", "audio", "apps"):
         mod = importlib.import_module(f"chainrule.models.{module}")
         if hasattr(mod, name):
             return getattr(mod, name)
