@@ -8,6 +8,7 @@ import pytest
 from _docs_pages import DOCS, SKIP_PAGES, blocks, missing_optional, pages, run_page
 
 PAGES = pages()
+CHECK_OUTPUT = {"reference/cli.md"}
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
@@ -19,7 +20,19 @@ def test_page_runs(path, tmp_path):
     missing = missing_optional(code)
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
-    run_page(path, tmp_path)
+    results = run_page(path, tmp_path)
+    if rel in CHECK_OUTPUT:
+        # Pages whose shown output must stay exactly what the code prints (no float noise).
+        shown = {}
+        bs = blocks(path.read_text(encoding="utf-8"))
+        for b, nxt in zip(bs, bs[1:]):
+            if nxt.is_output:
+                shown[b.start] = nxt.code
+        for b, out in results:
+            assert out.rstrip("\n") == shown.get(b.start, "").rstrip("\n"), (
+                f"{rel}:{b.start + 1}: the output shown differs from what the code prints now; "
+                "re-run tests/docs/render_outputs.py " + rel
+            )
 
 
 def test_collector_finds_the_course():
