@@ -505,10 +505,10 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition`` holds, else ``other``; ``where(cond)`` gives indices."""
     cond = as_array(condition)
+    if input is None and other is None:  # torch.where(cond) is nonzero(as_tuple=True): any dtype
+        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
         raise _DtypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
-    if input is None and other is None:
-        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(cond))
     return E.where(_operand(input), _operand(other), cond=cond)
 
 

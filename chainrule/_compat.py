@@ -150,6 +150,8 @@ __all__ = [
     "typename",
     "can_cast",
     "is_storage",
+    "get_default_device",
+    "set_default_device",
     # linear algebra
     "det",
     "logdet",
@@ -1318,6 +1320,21 @@ def can_cast(from_: Any, to: Any) -> bool:
     if a.kind == "f" and b.kind in "iub":
         return False
     return not (a.kind != "b" and b.kind == "b")
+
+
+def get_default_device() -> Any:
+    """``device('cpu')``: the only device."""
+    from ._device import device
+
+    return device("cpu")
+
+
+def set_default_device(device: Any) -> None:
+    """Accepts 'cpu' (or None); a GPU device raises, naming it."""
+    if device is not None:
+        from ._device import device as _device
+
+        _device(device)
 
 
 def is_storage(obj: Any) -> bool:

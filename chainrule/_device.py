@@ -78,6 +78,33 @@ class _Unavailable:
         """None: no accelerator."""
         return None
 
+    def empty_cache(self) -> None:
+        """A no-op: there is no device memory cache."""
+
+    def ipc_collect(self) -> None:
+        """A no-op."""
+
+    def reset_peak_memory_stats(self, device: Any = None) -> None:
+        """A no-op."""
+
+    def memory_allocated(self, device: Any = None) -> int:
+        """0: no device memory is used."""
+        return 0
+
+    max_memory_allocated = memory_reserved = max_memory_reserved = memory_allocated
+
+    def is_initialized(self) -> bool:
+        """False."""
+        return False
+
+    def _absent(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f"{self._name} is not available: chainrule runs on the CPU only (check "
+            f"{self._name}.is_available() before asking for a device)"
+        )
+
+    current_device = get_device_name = get_device_properties = set_device = _absent
+
     def __repr__(self) -> str:
         return f"<chainrule.{self._name}: not available>"
 
@@ -94,6 +121,13 @@ cuda = _Unavailable("cuda")
 accelerator = _Unavailable("accelerator")
 
 
+class _Flags:
+    """A settable bag of backend flags (recorded only)."""
+
+    def __init__(self, **flags: Any) -> None:
+        self.__dict__.update(flags)
+
+
 class _Backends:
     def __init__(self) -> None:
         self.mps = _Unavailable("backends.mps")
@@ -101,6 +135,10 @@ class _Backends:
         self.cudnn = _Unavailable("backends.cudnn")
         self.cudnn.deterministic = False  # type: ignore[attr-defined]
         self.cudnn.benchmark = False  # type: ignore[attr-defined]
+        self.cudnn.enabled = True  # type: ignore[attr-defined]
+        self.cudnn.allow_tf32 = True  # type: ignore[attr-defined]
+        # torch.backends.cuda.matmul.allow_tf32 = ... is set by many training scripts
+        self.cuda.matmul = _Flags(allow_tf32=False, allow_fp16_reduced_precision_reduction=True)  # type: ignore[attr-defined]
 
 
 backends = _Backends()

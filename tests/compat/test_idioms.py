@@ -321,3 +321,35 @@ def test_autograd_variable_alias():
     assert x.grad.tolist() == [2.0, 2.0]
     v = Variable(cr.ones(1))
     assert not v.requires_grad
+
+
+def test_cuda_housekeeping_calls():
+    cr.cuda.empty_cache()
+    cr.cuda.ipc_collect()
+    cr.cuda.reset_peak_memory_stats()
+    assert cr.cuda.memory_allocated() == 0 and cr.cuda.max_memory_allocated() == 0
+    assert cr.cuda.is_initialized() is False
+    for f in (
+        cr.cuda.current_device,
+        lambda: cr.cuda.get_device_name(0),
+        lambda: cr.cuda.set_device(0),
+    ):
+        with pytest.raises(RuntimeError, match="cuda.*CPU"):
+            f()
+    cr.backends.cuda.matmul.allow_tf32 = True
+    cr.backends.cudnn.allow_tf32 = True
+    assert cr.backends.cudnn.enabled is True
+    assert cr.get_default_device() == cr.device("cpu")
+    cr.set_default_device("cpu")
+    cr.set_default_device(None)
+    with pytest.raises(RuntimeError, match="'cuda'"):
+        cr.set_default_device("cuda")
+
+
+def test_where_one_argument_any_dtype(torch):
+    for data in ([0, 2, 0, 3], [[0.0, 1.5], [2.0, 0.0]], [True, False]):
+        ours = [t.tolist() for t in cr.where(cr.tensor(data))]
+        ref = [t.tolist() for t in torch.where(torch.tensor(data))]
+        assert ours == ref
+    with pytest.raises(TypeError):
+        cr.where(cr.tensor([1, 0]), cr.ones(2), cr.zeros(2))
