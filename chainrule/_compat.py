@@ -24,6 +24,7 @@ from ._random import Generator, rng
 from ._tensor import Tensor, _make, as_array, tensor
 from .autograd.grad_mode import state
 from .ops import compat as C
+from .ops import linalg_extra as _linalg_ops  # noqa: F401 - registers the linalg ops
 
 _bool = builtins.bool
 _int = builtins.int
