@@ -16,6 +16,7 @@ import numpy as np
 
 from ..._random import rng
 from ..._tensor import Tensor, _make
+from ...ops import _registry
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -311,7 +312,9 @@ class TransformerEncoder(Module):
             return None
         first = self.layers[0]
         tensors = [src, *first.parameters()]
-        if state.enabled and any(t.requires_grad for t in tensors):
+        # An ONNX trace records with grad on, but what it exports is the inference graph.
+        tracing = _registry._tracer is not None
+        if not tracing and state.enabled and any(t.requires_grad for t in tensors):
             return None
         return pad
 
@@ -336,8 +339,11 @@ class TransformerEncoder(Module):
         if pad is not None:
             # torch runs inference (eval, no grad, batch_first, padding mask) on nested tensors
             # and pads the result with zeros: padded positions come out as 0 before the norm.
-            keep = (~pad).astype(output._data.dtype)[:, :, None]
-            output = output * _make(keep)
+            # Built from the mask with ops so an ONNX export keeps it as a graph input.
+            kpm = src_key_padding_mask
+            kpm = kpm if isinstance(kpm, Tensor) else _make(np.asarray(kpm))
+            padded = kpm if kpm._data.dtype == np.bool_ else kpm != 0
+            output = output * padded.logical_not().to(output.dtype).unsqueeze(-1)
         if self.norm is not None:
             output = self.norm(output)
         return output
