@@ -111,11 +111,16 @@ def max_pool2d(
     arg = np.full(y.shape, k_all - 1, dtype=np.int16 if k_all < 32000 else np.int64)
     has_nan = bool(np.isnan(y).any()) if y.dtype.kind == "f" else False
     eq = np.empty(y.shape, dtype=bool)
+    diff = np.empty_like(arg)
     for k in range(k_all - 2, -1, -1):
         np.equal(views[k], y, out=eq)
         if has_nan:
             eq |= np.isnan(views[k])
-        np.copyto(arg, k, where=eq)
+        # arg = k where eq, as arithmetic (arg −= eq·(arg − k)): a masked copy branches on
+        # every element of a random mask and cost ~30x more (1.5 ms vs 0.05 ms, 64×32×14×14)
+        np.subtract(arg, k, out=diff)
+        diff *= eq
+        arg -= diff
     xshape = x.shape
     padded = xp.shape
     overlap = stride[0] < dilation[0] * (kh - 1) + 1 or stride[1] < dilation[1] * (kw - 1) + 1
