@@ -8,7 +8,9 @@ import pytest
 from _docs_pages import DOCS, SKIP_PAGES, blocks, missing_optional, pages, run_page
 
 PAGES = pages()
-CHECK_OUTPUT = {"reference/cli.md"}
+# Pages whose shown output must equal what the code prints (none at present: the CLI page's
+# help texts are refreshed at build time by docs/hooks/cli_help.py instead).
+CHECK_OUTPUT: set[str] = set()
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
