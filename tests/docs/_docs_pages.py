@@ -22,7 +22,10 @@ DOCS = ROOT / "docs"
 # Pages whose blocks are not run here, with the reason. README.md is run by
 # tests/train/test_readme.py, so it is not collected at all.
 SKIP_PAGES: dict[str, str] = {
-    "distributed.md": "needs `mpirun -n N`; its scripts are run by tests/distributed",
+    "distributed.md": (
+        "fragments of the reader's own script (MyNet, train_set) meant for `mpirun -n N`; the "
+        "same API runs under mpirun in tests/distributed"
+    ),
 }
 
 # Optional packages a page may import; a page that imports a missing one is skipped.
