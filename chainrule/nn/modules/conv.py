@@ -166,7 +166,48 @@ class _ConvNd(Module):
         return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class _Conv(_ConvNd):
+    """The (non-transposed) convolution layers; subclasses set the number of spatial dims."""
+
+    _n: int
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            False,
+            0,
+            groups,
+            bias,
+            padding_mode,
+            self._n,
+            device,
+            dtype,
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        """Convolve ``input`` with the layer's weight (and bias)."""
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv2d(_Conv):
     """2-D convolution over (N, C_in, H, W): y = b + Σ_k W_k ⋆ x_k.
 
     Args: in_channels, out_channels, kernel_size, stride=1, padding=0 (int, tuple, 'same',
@@ -176,49 +217,24 @@ class Conv2d(_ConvNd):
     Example: ``Conv2d(3, 16, 3, padding=1)(x)``.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            False,
-            0,
-            groups,
-            bias,
-            padding_mode,
-            2,
-            device,
-            dtype,
-        )
-
-    def forward(self, input: Tensor) -> Tensor:
-        """Convolve ``input`` with the layer's weight (and bias)."""
-        return self._conv_forward(input, self.weight, self.bias)
+    _n = 2
 
 
-class Conv1d(_ConvNd):
+class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L).
 
     Args: as ``Conv2d`` with one spatial dim.
     Shape: (N, C_in, L) or (C_in, L) → (N, C_out, L_out).
     """
 
+    _n = 1
+
+
+class _ConvTransposeNd(_ConvNd):
+    """The transposed convolution layers; subclasses set the number of spatial dims."""
+
+    _n: int
+
     def __init__(
         self,
         in_channels: int,
@@ -226,9 +242,10 @@ class Conv1d(_ConvNd):
         kernel_size: Any,
         stride: Any = 1,
         padding: Any = 0,
-        dilation: Any = 1,
+        output_padding: Any = 0,
         groups: int = 1,
         bias: bool = True,
+        dilation: Any = 1,
         padding_mode: str = "zeros",
         device: Any = None,
         dtype: Any = None,
@@ -240,22 +257,30 @@ class Conv1d(_ConvNd):
             stride,
             padding,
             dilation,
-            False,
-            0,
+            True,
+            output_padding,
             groups,
             bias,
             padding_mode,
-            1,
+            self._n,
             device,
             dtype,
         )
 
-    def forward(self, input: Tensor) -> Tensor:
-        """Convolve ``input`` with the layer's weight (and bias)."""
-        return self._conv_forward(input, self.weight, self.bias)
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        """Transposed convolution; ``output_size`` picks the output_padding, as in torch."""
+        conv_t = F.conv_transpose2d if self._n == 2 else F.conv_transpose1d
+        return conv_t(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size, self._n),
+            self.groups,
+            self.dilation,
+        )
 
-
-class _ConvTransposeNd(_ConvNd):
     def _output_padding(self, input: Tensor, output_size: Any, n: int) -> tuple:
         if output_size is None:
             return self.output_padding
@@ -292,98 +317,10 @@ class ConvTranspose2d(_ConvTransposeNd):
     Shape: H_out = (H−1)·stride − 2·padding + dilation·(k−1) + output_padding + 1.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        output_padding: Any = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            True,
-            output_padding,
-            groups,
-            bias,
-            padding_mode,
-            2,
-            device,
-            dtype,
-        )
-
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        """Transposed convolution; ``output_size`` picks the output_padding, as in torch."""
-        op_ = self._output_padding(input, output_size, 2)
-        return F.conv_transpose2d(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            op_,
-            self.groups,
-            self.dilation,
-        )
+    _n = 2
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution, weight (C_in, C_out/groups, k)."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        output_padding: Any = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            True,
-            output_padding,
-            groups,
-            bias,
-            padding_mode,
-            1,
-            device,
-            dtype,
-        )
-
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        """Transposed convolution over (N, C_in, L)."""
-        op_ = self._output_padding(input, output_size, 1)
-        return F.conv_transpose1d(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            op_,
-            self.groups,
-            self.dilation,
-        )
+    _n = 1
