@@ -136,6 +136,31 @@ def _conv_checks(x, weight, bias, stride, dilation, groups, pads, nd, name):
     return batched
 
 
+def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int) -> Tensor:
+    """conv1d/conv2d: normalise and check the arguments, then one call into the fused op."""
+    name = f"conv{nd}d"
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    pads = _conv_pads(padding, tuple(weight.shape[2:]), dilation, stride, name)
+    batched = _conv_checks(input, weight, bias, stride, dilation, groups, pads, nd, name)
+    x = input if batched else input.unsqueeze(0)
+    if nd == 2:
+        y = _conv.conv2d(
+            x,
+            weight,
+            bias,
+            stride=stride,
+            pads=(*pads[0], *pads[1]),
+            dilation=dilation,
+            groups=groups,
+        )
+    else:
+        y = _conv.conv1d(
+            x, weight, bias, stride=stride[0], pads=pads[0], dilation=dilation[0], groups=groups
+        )
+    return y if batched else y.squeeze(0)
+
+
 def conv2d(
     input: Tensor,
     weight: Tensor,
@@ -146,15 +171,7 @@ def conv2d(
     groups: int = 1,
 ) -> Tensor:
     """2-D convolution over (N, C, H, W) or unbatched (C, H, W) input (torch's ``F.conv2d``)."""
-    stride = _tuple(stride, 2, "stride")
-    dilation = _tuple(dilation, 2, "dilation")
-    pads = _conv_pads(padding, tuple(weight.shape[2:]), dilation, stride, "conv2d")
-    batched = _conv_checks(input, weight, bias, stride, dilation, groups, pads, 2, "conv2d")
-    x = input if batched else input.unsqueeze(0)
-    y = _conv.conv2d(
-        x, weight, bias, stride=stride, pads=(*pads[0], *pads[1]), dilation=dilation, groups=groups
-    )
-    return y if batched else y.squeeze(0)
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
 def conv1d(
@@ -167,15 +184,7 @@ def conv1d(
     groups: int = 1,
 ) -> Tensor:
     """1-D convolution over (N, C, L) or unbatched (C, L) input (torch's ``F.conv1d``)."""
-    stride = _tuple(stride, 1, "stride")
-    dilation = _tuple(dilation, 1, "dilation")
-    pads = _conv_pads(padding, tuple(weight.shape[2:]), dilation, stride, "conv1d")
-    batched = _conv_checks(input, weight, bias, stride, dilation, groups, pads, 1, "conv1d")
-    x = input if batched else input.unsqueeze(0)
-    y = _conv.conv1d(
-        x, weight, bias, stride=stride[0], pads=pads[0], dilation=dilation[0], groups=groups
-    )
-    return y if batched else y.squeeze(0)
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
 def conv_transpose2d(
@@ -321,10 +330,15 @@ def _from_4d(y: Tensor, shape: tuple, nd: int) -> Tensor:
     return y if len(shape) == 4 else y.squeeze(0)
 
 
-def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, nd, name, with_indices=True):
+def _pool_args(kernel_size: Any, stride: Any, padding: Any, nd: int) -> tuple:
+    """Pooling's (kernel, stride, padding) as nd-tuples; a missing stride means the kernel's."""
     kernel = _tuple(kernel_size, nd, "kernel_size")
     stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, nd)
-    padding = _tuple(padding, nd, "padding")
+    return kernel, stride, _tuple(padding, nd, "padding")
+
+
+def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, nd, name, with_indices=True):
+    kernel, stride, padding = _pool_args(kernel_size, stride, padding, nd)
     dilation = _tuple(dilation, nd, "dilation")
     _pool_checks(x, kernel, stride, padding, dilation, ceil_mode, nd, name)
     x4, shape = _as_4d(x, nd)
@@ -408,9 +422,7 @@ def max_pool1d(
 
 
 def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor, nd, name):
-    kernel = _tuple(kernel_size, nd, "kernel_size")
-    stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, nd)
-    padding = _tuple(padding, nd, "padding")
+    kernel, stride, padding = _pool_args(kernel_size, stride, padding, nd)
     if divisor is not None and divisor == 0:
         raise RuntimeError("divisor must be not zero")
     for p, k in zip(padding, kernel):
