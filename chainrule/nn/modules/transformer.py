@@ -70,14 +70,14 @@ def _detect_is_causal_mask(mask: Any, is_causal: bool | None, size: int | None) 
     return make_causal
 
 
-class TransformerEncoderLayer(Module):
-    """Self-attention + feed-forward block: x = norm1(x + SA(x)); x = norm2(x + FF(x)).
+class _TransformerLayer(Module):
+    """What the encoder and decoder layers share: construction, attention and FF blocks.
 
-    With ``norm_first``: x = x + SA(norm1(x)); x = x + FF(norm2(x)).
-    Args: d_model, nhead, dim_feedforward=2048, dropout=0.1, activation='relu' ('gelu' or a
-    callable), layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True.
-    Shape: src (S, N, E) (or (N, S, E) with batch_first, or unbatched (S, E)) → same.
+    The decoder (``_cross_attention``) adds ``multihead_attn`` and a third norm/dropout;
+    submodules are registered in torch's order so state_dict keys and reprs match.
     """
+
+    _cross_attention = False
 
     def __init__(
         self,
@@ -100,27 +100,70 @@ class TransformerEncoderLayer(Module):
         self.self_attn = MultiheadAttention(
             d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
         )
+        if self._cross_attention:
+            self.multihead_attn = MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
+            )
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        n = 3 if self._cross_attention else 2
+        for i in range(1, n + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        for i in range(1, n + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
-        # torch's flag for its fused path: 1 = relu, 2 = gelu, 0 = anything else
-        F = _F()
-        from .activation import GELU, ReLU
-
-        if activation is F.relu or isinstance(activation, ReLU):
-            self.activation_relu_or_gelu = 1
-        elif activation is F.gelu or isinstance(activation, GELU):
-            self.activation_relu_or_gelu = 2
-        else:
-            self.activation_relu_or_gelu = 0
+        if not self._cross_attention:
+            self.activation_relu_or_gelu = _relu_or_gelu_flag(activation)
         self.activation = activation
+
+    @staticmethod
+    def _attend(
+        attn: Module, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool
+    ) -> Tensor:
+        return attn(
+            x,
+            mem,
+            mem,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
+        )[0]
+
+    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool):
+        return self.dropout1(
+            self._attend(self.self_attn, x, x, attn_mask, key_padding_mask, is_causal)
+        )
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        # the FF block's dropout is the last of the numbered ones (dropout2 / dropout3)
+        return (self.dropout3 if self._cross_attention else self.dropout2)(x)
+
+
+def _relu_or_gelu_flag(activation: Any) -> int:
+    """torch's flag for its fused path: 1 = relu, 2 = gelu, 0 = anything else."""
+    from .activation import GELU, ReLU
+
+    F = _F()
+    if activation is F.relu or isinstance(activation, ReLU):
+        return 1
+    if activation is F.gelu or isinstance(activation, GELU):
+        return 2
+    return 0
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """Self-attention + feed-forward block: x = norm1(x + SA(x)); x = norm2(x + FF(x)).
+
+    With ``norm_first``: x = x + SA(norm1(x)); x = x + FF(norm2(x)).
+    Args: d_model, nhead, dim_feedforward=2048, dropout=0.1, activation='relu' ('gelu' or a
+    callable), layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True.
+    Shape: src (S, N, E) (or (N, S, E) with batch_first, or unbatched (S, E)) → same.
+    """
 
     def forward(
         self,
@@ -139,67 +182,15 @@ class TransformerEncoderLayer(Module):
             x = self.norm2(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool):
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            need_weights=False,
-            is_causal=is_causal,
-        )[0]
-        return self.dropout1(x)
 
-    def _ff_block(self, x: Tensor) -> Tensor:
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout2(x)
-
-
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention, cross-attention over ``memory``, then feed-forward (post-norm default).
 
     Args: as ``TransformerEncoderLayer``.
     Shape: tgt (T, N, E), memory (S, N, E) (batch first with ``batch_first``) → (T, N, E).
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation: str | Callable[[Tensor], Tensor] = "relu",
-        layer_norm_eps: float = 1e-5,
-        batch_first: bool = False,
-        norm_first: bool = False,
-        bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        from .activation import MultiheadAttention
-
-        super().__init__()
-        kw = {"dtype": dtype}
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias, **kw
-        )
-        self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias, **kw
-        )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        if isinstance(activation, str):
-            activation = _get_activation_fn(activation)
-        self.activation = activation
+    _cross_attention = True
 
     def forward(
         self,
@@ -229,35 +220,12 @@ class TransformerDecoderLayer(Module):
             x = self.norm3(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool):
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            is_causal=is_causal,
-            need_weights=False,
-        )[0]
-        return self.dropout1(x)
-
     def _mha_block(
         self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool
     ):
-        x = self.multihead_attn(
-            x,
-            mem,
-            mem,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            is_causal=is_causal,
-            need_weights=False,
-        )[0]
-        return self.dropout2(x)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout3(x)
+        return self.dropout2(
+            self._attend(self.multihead_attn, x, mem, attn_mask, key_padding_mask, is_causal)
+        )
 
 
 class TransformerEncoder(Module):
