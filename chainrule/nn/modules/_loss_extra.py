@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..._tensor import Tensor
-from .module import Module
+from .loss import _Loss as _BaseLoss
+from .loss import _WeightedLoss
 
 __all__ = [
     "MarginRankingLoss",
@@ -27,17 +28,17 @@ def _F() -> Any:
     return functional
 
 
-class _Loss(Module):
-    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
-        super().__init__()
-        reduction = _F()._legacy_reduction(size_average, reduce, reduction)
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{reduction} is not a valid value for reduction")
-        self.reduction = reduction
+class _Loss(_BaseLoss):
+    """loss.py's base with F's message for a bad reduction (these layers have always used it)."""
+
+    def _bad_reduction(self, reduction: str) -> str:
+        return f"{reduction} is not a valid value for reduction"
 
 
-class MarginRankingLoss(_Loss):
-    """max(0, −y · (x1 − x2) + margin)."""
+class _PairMarginLoss(_Loss):
+    """Losses of (input1, input2, target) with one ``margin`` (default 0): forward is ``_fn``."""
+
+    _fn: str
 
     def __init__(
         self,
@@ -51,9 +52,14 @@ class MarginRankingLoss(_Loss):
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
         """The loss."""
-        return _F().margin_ranking_loss(
-            input1, input2, target, self.margin, reduction=self.reduction
-        )
+        fn = getattr(_F(), self._fn)
+        return fn(input1, input2, target, self.margin, reduction=self.reduction)
+
+
+class MarginRankingLoss(_PairMarginLoss):
+    """max(0, −y · (x1 − x2) + margin)."""
+
+    _fn = "margin_ranking_loss"
 
 
 class TripletMarginLoss(_Loss):
@@ -80,24 +86,10 @@ class TripletMarginLoss(_Loss):
         )  # fmt: skip
 
 
-class CosineEmbeddingLoss(_Loss):
+class CosineEmbeddingLoss(_PairMarginLoss):
     """1 − cos(x1, x2) for y = 1, max(0, cos(x1, x2) − margin) for y = −1."""
 
-    def __init__(
-        self,
-        margin: float = 0.0,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        """The loss."""
-        return _F().cosine_embedding_loss(
-            input1, input2, target, self.margin, reduction=self.reduction
-        )
+    _fn = "cosine_embedding_loss"
 
 
 class HingeEmbeddingLoss(_Loss):
@@ -126,18 +118,8 @@ class SoftMarginLoss(_Loss):
         return _F().soft_margin_loss(input, target, reduction=self.reduction)
 
 
-class MultiLabelSoftMarginLoss(_Loss):
+class MultiLabelSoftMarginLoss(_Loss, _WeightedLoss):
     """Mean over classes of the binary logistic loss (optional per-class ``weight``)."""
-
-    def __init__(
-        self,
-        weight: Tensor | None = None,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         """The loss."""

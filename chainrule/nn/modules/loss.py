@@ -28,19 +28,23 @@ _REDUCTIONS = ("none", "mean", "sum")
 
 
 class _Loss(Module):
+    """Base of every loss layer: resolves the legacy size_average/reduce flags, checks reduction."""
+
+    _reductions: tuple[str, ...] = _REDUCTIONS
+
     def __init__(
         self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"
     ) -> None:
         super().__init__()
         reduction = F._legacy_reduction(size_average, reduce, reduction)
-        allowed = (
-            ("none", "mean", "sum", "batchmean") if isinstance(self, KLDivLoss) else _REDUCTIONS
-        )
-        if reduction not in allowed:
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be one of {allowed}, got {reduction!r}"
-            )
+        if reduction not in self._reductions:
+            raise ValueError(self._bad_reduction(reduction))
         self.reduction = reduction
+
+    def _bad_reduction(self, reduction: str) -> str:
+        return (
+            f"{type(self).__name__}: reduction must be one of {self._reductions}, got {reduction!r}"
+        )
 
 
 class _WeightedLoss(_Loss):
@@ -212,6 +216,8 @@ class BCEWithLogitsLoss(_Loss):
 
 class KLDivLoss(_Loss):
     """KL divergence with log-probability inputs; ``reduction='batchmean'`` gives true KL."""
+
+    _reductions = ("none", "mean", "sum", "batchmean")
 
     def __init__(
         self,
