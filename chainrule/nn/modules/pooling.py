@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..._tensor import Tensor
@@ -27,6 +28,10 @@ def _positive(name: str, v: Any) -> None:
 
 
 class _MaxPoolNd(Module):
+    """MaxPool1d/2d: the same settings and repr; subclasses pick the ``F`` function."""
+
+    _pool: Callable[..., Any]
+
     def __init__(
         self,
         kernel_size: Any,
@@ -54,6 +59,18 @@ class _MaxPoolNd(Module):
             f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
 
+    def forward(self, input: Tensor) -> Any:
+        """Pool ``input``; returns (values, indices) when ``return_indices``."""
+        return self._pool(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
 
 class MaxPool2d(_MaxPoolNd):
     """2-D max pooling: y = max over each (dilated) window; ``return_indices`` gives argmax.
@@ -62,36 +79,23 @@ class MaxPool2d(_MaxPoolNd):
     Example: ``MaxPool2d(2)(x)`` halves H and W.
     """
 
-    def forward(self, input: Tensor) -> Any:
-        """Pool ``input``; returns (values, indices) when ``return_indices``."""
-        return F.max_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _pool = staticmethod(F.max_pool2d)
 
 
 class MaxPool1d(_MaxPoolNd):
     """1-D max pooling over (N, C, L)."""
 
-    def forward(self, input: Tensor) -> Any:
-        """Pool ``input``; returns (values, indices) when ``return_indices``."""
-        return F.max_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _pool = staticmethod(F.max_pool1d)
 
 
-class AvgPool2d(Module):
+class _AvgPoolNd(Module):
+    """AvgPool1d/2d's shared repr."""
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
     """2-D average pooling (count_include_pad, ceil_mode and divisor_override as in torch)."""
 
     def __init__(
@@ -114,9 +118,6 @@ class AvgPool2d(Module):
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
     def forward(self, input: Tensor) -> Tensor:
         """Average each window of ``input``."""
         return F.avg_pool2d(
@@ -134,7 +135,7 @@ def _single(v: Any) -> tuple:
     return (v,) if isinstance(v, int) else tuple(v)
 
 
-class AvgPool1d(Module):
+class AvgPool1d(_AvgPoolNd):
     """1-D average pooling over (N, C, L)."""
 
     def __init__(
@@ -153,9 +154,6 @@ class AvgPool1d(Module):
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
     def forward(self, input: Tensor) -> Tensor:
         """Average each window of ``input``."""
         return F.avg_pool1d(
@@ -168,18 +166,10 @@ class AvgPool1d(Module):
         )
 
 
-class _AdaptiveNd(Module):
-    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
+class _AdaptiveAvgPoolNd(Module):
+    """Adaptive pooling's ``output_size`` and repr; subclasses pick the ``F`` function."""
 
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
-
-
-class AdaptiveAvgPool2d(Module):
-    """Average pooling to a fixed output size (H_out, W_out) whatever the input size."""
+    _pool: Callable[..., Any]
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
@@ -190,28 +180,40 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         """Pool ``input`` to ``output_size``."""
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return self._pool(input, self.output_size)
 
 
-class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+class _AdaptiveMaxPoolNd(_AdaptiveAvgPoolNd):
+    """Adds ``return_indices`` (values and argmax positions) to the adaptive pooling layers."""
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        """Pool ``input`` to ``output_size``."""
+        return self._pool(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    """Average pooling to a fixed output size (H_out, W_out) whatever the input size."""
+
+    _pool = staticmethod(F.adaptive_avg_pool2d)
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     """Average pooling of (N, C, L) to a fixed length."""
 
-    def forward(self, input: Tensor) -> Tensor:
-        """Pool ``input`` to ``output_size``."""
-        return F.adaptive_avg_pool1d(input, self.output_size)
+    _pool = staticmethod(F.adaptive_avg_pool1d)
 
 
-class AdaptiveMaxPool2d(_AdaptiveNd):
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max pooling to a fixed output size; ``return_indices`` gives the argmax positions."""
 
-    def forward(self, input: Tensor) -> Any:
-        """Pool ``input`` to ``output_size``."""
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+    _pool = staticmethod(F.adaptive_max_pool2d)
 
 
-class AdaptiveMaxPool1d(_AdaptiveNd):
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max pooling of (N, C, L) to a fixed length."""
 
-    def forward(self, input: Tensor) -> Any:
-        """Pool ``input`` to ``output_size``."""
-        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+    _pool = staticmethod(F.adaptive_max_pool1d)
