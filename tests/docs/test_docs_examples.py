@@ -23,6 +23,12 @@ def test_page_runs(path, tmp_path):
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
     results = run_page(path, tmp_path)
+    # A page must not leave global state behind for the rest of the suite.
+    from chainrule.autograd import engine
+    from chainrule.autograd.grad_mode import state
+
+    assert not engine.observers, f"{rel} left autograd observers registered"
+    assert state.enabled, f"{rel} left gradient recording switched off"
     if rel in CHECK_OUTPUT:
         # Pages whose shown output must stay exactly what the code prints (no float noise).
         shown = {}
