@@ -149,3 +149,10 @@ def test_vae(lib):
     ref = _reference("vae", []) if lib == "chainrule" else None
     if ref is not None:
         assert r["test_loss"] < 1.25 * ref["test_loss"]
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_packed_sequence_classifier(lib):
+    r = _run("packed_classifier", ["--epochs", "4"], lib)
+    assert r["losses"][-1] < 0.5 * r["losses"][0]
+    assert r["accuracy"] > 0.85
