@@ -97,7 +97,7 @@ class SyncBatchNorm(_BatchNorm):
     with :meth:`convert_sync_batchnorm`.
     """
 
-    _dims = ()
+    _dims = ()  # any (N, C, *) input: see _BatchNorm._check_input_dim
 
     def __init__(
         self,
@@ -114,26 +114,13 @@ class SyncBatchNorm(_BatchNorm):
         dist._check_group(process_group)
         self.process_group = process_group
 
-    def _check_input_dim(self, input: Tensor) -> None:
-        if input.ndim < 2:
-            raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
-        if input.shape[1] != self.num_features:
-            raise ValueError(
-                f"SyncBatchNorm(num_features={self.num_features}): input has {input.shape[1]} "
-                f"channels in dim 1 (input shape {list(input.shape)})"
-            )
-
     def forward(self, input: Tensor) -> Tensor:
         """Normalise with the statistics of all ranks' batches (training) or running ones."""
         g = dist._group
         if not self.training or g is None or g.comm is None:
             return super().forward(input)
         self._check_input_dim(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked._data += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked._data)
+        factor = self._momentum_factor()
         track = self.track_running_stats
         return _SyncBatchNormFn.apply(
             input, self.weight, self.bias, eps=self.eps, factor=factor, group=g,

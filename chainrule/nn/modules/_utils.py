@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -10,6 +10,9 @@ from ... import _dtype
 from ..._device import device as _device
 from ..._tensor import Tensor, _make
 from ..parameter import Parameter
+
+if TYPE_CHECKING:
+    from .module import Module
 
 
 def np_dtype(dtype: Any) -> np.dtype:
@@ -37,3 +40,43 @@ def check_size(layer: str, name: str, value: Any, allow_zero: bool = True) -> in
         bound = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{layer}: {name} must be {bound}, got {value}")
     return int(value)
+
+
+def affine_params(
+    module: Module, affine: bool, shape: tuple, bias: bool, dtype: Any, device: Any
+) -> None:
+    """Register the norm layers' ``weight`` and ``bias`` of ``shape`` (uninitialised; ``bias``
+    None when not wanted), or both as None when not ``affine``."""
+    if affine:
+        module.weight = new_param(shape, dtype, device)
+        if bias:
+            module.bias = new_param(shape, dtype, device)
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def reset_affine(module: Module) -> None:
+    """A norm layer's weight ← 1, bias ← 0 (those it has)."""
+    from .. import init
+
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
+def running_stats_buffers(module: Module, track: bool, num_features: int, dtype: Any) -> None:
+    """Register running_mean (0), running_var (1) and num_batches_tracked (0, int64), or all
+    three as None when the layer does not ``track`` running statistics."""
+    if track:
+        dt = np_dtype(dtype)
+        module.register_buffer("running_mean", _make(np.zeros(num_features, dt)))
+        module.register_buffer("running_var", _make(np.ones(num_features, dt)))
+        module.register_buffer("num_batches_tracked", _make(np.zeros((), np.int64)))
+    else:
+        module.register_buffer("running_mean", None)
+        module.register_buffer("running_var", None)
+        module.register_buffer("num_batches_tracked", None)

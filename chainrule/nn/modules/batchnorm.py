@@ -8,8 +8,7 @@ import numpy as np
 
 from ..._tensor import Tensor, _make
 from .. import functional as F
-from .. import init
-from ._utils import check_size, new_param, np_dtype
+from ._utils import affine_params, check_size, reset_affine, running_stats_buffers
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
@@ -42,24 +41,8 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = new_param((num_features,), dtype, device)
-            if bias:
-                self.bias = new_param((num_features,), dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            dt = np_dtype(dtype)
-            self.register_buffer("running_mean", _make(np.zeros(num_features, dt)))
-            self.register_buffer("running_var", _make(np.ones(num_features, dt)))
-            self.register_buffer("num_batches_tracked", _make(np.zeros((), np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        affine_params(self, affine, (num_features,), bias, dtype, device)
+        running_stats_buffers(self, track_running_stats, num_features, dtype)
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
@@ -72,13 +55,12 @@ class _BatchNorm(Module):
     def reset_parameters(self) -> None:
         """Reset the running statistics; weight ← 1, bias ← 0."""
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, input: Tensor) -> None:
-        if input.ndim not in self._dims:
+        if not self._dims and input.ndim < 2:  # SyncBatchNorm: any (N, C, *)
+            raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
+        if self._dims and input.ndim not in self._dims:
             dims = " or ".join(f"{d}D" for d in self._dims)
             raise ValueError(f"expected {dims} input (got {input.ndim}D input)")
         if input.shape[1] != self.num_features:
@@ -87,15 +69,20 @@ class _BatchNorm(Module):
                 f"{input.shape[1]} channels in dim 1 (input shape {list(input.shape)})"
             )
 
-    def forward(self, input: Tensor) -> Tensor:
-        """Normalise with batch statistics (training) or running statistics (eval)."""
-        self._check_input_dim(input)
+    def _momentum_factor(self) -> float:
+        """The running-stats update factor; counts the batch when training with running stats."""
         # momentum None: cumulative moving average, factor 1/num_batches_tracked (torch).
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked._data += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked._data)
+        return factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        """Normalise with batch statistics (training) or running statistics (eval)."""
+        self._check_input_dim(input)
+        factor = self._momentum_factor()
         # Batch statistics in training, or in eval when no running statistics are kept.
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats

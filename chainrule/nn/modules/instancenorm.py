@@ -6,7 +6,7 @@ from typing import Any
 
 from ... import _api
 from ..._tensor import Tensor
-from ..parameter import Parameter
+from ._utils import affine_params, reset_affine, running_stats_buffers
 from .module import Module
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
@@ -37,23 +37,9 @@ class _InstanceNorm(Module):
         _api._check_cpu(device)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(_api.ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_api.zeros(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", _api.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", _api.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", _api.tensor(0))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        affine_params(self, affine, (num_features,), bias, dtype, None)
+        reset_affine(self)
+        running_stats_buffers(self, track_running_stats, num_features, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         """Normalised input."""

@@ -7,7 +7,7 @@ from typing import Any
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
-from ._utils import check_size, new_param
+from ._utils import affine_params, check_size, new_param, reset_affine
 from .module import Module
 
 __all__ = ["LayerNorm", "GroupNorm", "RMSNorm"]
@@ -44,23 +44,12 @@ class LayerNorm(Module):
             check_size("LayerNorm", "normalized_shape", s)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = new_param(self.normalized_shape, dtype, device)
-            if bias:
-                self.bias = new_param(self.normalized_shape, dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_params(self, elementwise_affine, self.normalized_shape, bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """weight ← 1, bias ← 0."""
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         """Layer-normalised ``input``."""
@@ -111,23 +100,12 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = new_param((num_channels,), dtype, device)
-            if bias:
-                self.bias = new_param((num_channels,), dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_params(self, affine, (num_channels,), bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """weight ← 1, bias ← 0."""
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         """Group-normalised ``input``."""
