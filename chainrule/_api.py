@@ -1268,7 +1268,10 @@ def _wrap_negative(idx: np.ndarray, n: int) -> np.ndarray:
 
 
 def gather(input: Tensor, dim: int, index: Any) -> Tensor:
-    """Values of ``input`` at ``index`` along ``dim`` (dim 0: ``out[i][j] = input[index[i][j]][j]``)."""
+    """Values of ``input`` at ``index`` along ``dim``.
+
+    Along dim 0: ``out[i][j] = input[index[i][j]][j]``.
+    """
     d = _dim(dim, input.ndim, "gather")
     idx = _index_array(index, "gather")
     if idx.ndim != input.ndim:
