@@ -4,6 +4,10 @@ print). Pages run in a temporary directory; the figures they save under ``figure
 next to the page.
 
     .venv/bin/python tests/docs/render_outputs.py docs/course/01_single_neuron.md [...]
+    .venv/bin/python tests/docs/render_outputs.py --check docs/**/*.md   # report stale pages
+
+``--check`` writes nothing (figures neither) and exits 1 when a page's shown output differs from
+what its code prints now (numbers move when the library changes; re-render those pages).
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs_pages import blocks, run_page  # noqa: E402
 
 
-def render(path: Path) -> None:
-    """Re-run ``path`` and rewrite its output blocks."""
+def render(path: Path, check: bool = False) -> bool:
+    """Re-run ``path`` and rewrite its output blocks; returns whether the page was up to date."""
     with tempfile.TemporaryDirectory() as tmp:
         outputs = {b.start: out for b, out in run_page(path, Path(tmp))}
         # Keep only the figures; anything else a page writes (data, checkpoints) is scratch.
-        for fig in (Path(tmp) / "figures").glob("*"):
+        for fig in (Path(tmp) / "figures").glob("*") if not check else ():
             (path.parent / "figures").mkdir(exist_ok=True)
             shutil.copy(fig, path.parent / "figures" / fig.name)
     lines = path.read_text(encoding="utf-8").split("\n")
@@ -45,10 +49,17 @@ def render(path: Path) -> None:
             lines[b.end + 1 : nxt.end + 1] = ([""] + new) if new else []
         elif new:
             lines[b.end + 1 : b.end + 1] = ["", *new]
-    path.write_text("\n".join(lines), encoding="utf-8")
-    print(f"rendered {path}")
+    text = "\n".join(lines)
+    fresh = text == path.read_text(encoding="utf-8")
+    if check:
+        print(f"{'up to date' if fresh else 'STALE'}: {path}")
+    else:
+        path.write_text(text, encoding="utf-8")
+        print(f"rendered {path}")
+    return fresh
 
 
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        render(Path(arg).resolve())
+    check = "--check" in sys.argv[1:]
+    results = [render(Path(a).resolve(), check) for a in sys.argv[1:] if a != "--check"]
+    sys.exit(0 if all(results) or not check else 1)
