@@ -57,6 +57,13 @@ def _check_dtype(x: Tensor, w: Tensor, name: str) -> None:
         )
 
 
+def _uniform_reset(module: Module) -> None:
+    """Every parameter of a recurrent layer/cell from U(−1/√hidden_size, 1/√hidden_size)."""
+    stdv = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
+    for w in module.parameters():
+        w._data[...] = rng(None).uniform(-stdv, stdv, w.shape)
+
+
 class RNNBase(Module):
     """Shared parameters, checks and the layer/direction loop of RNN, LSTM and GRU."""
 
@@ -144,9 +151,7 @@ class RNNBase(Module):
 
     def reset_parameters(self) -> None:
         """Every weight and bias from U(−1/√hidden_size, 1/√hidden_size), as torch."""
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
-        for w in self.parameters():
-            w._data[...] = rng(None).uniform(-stdv, stdv, w.shape)
+        _uniform_reset(self)
 
     def flatten_parameters(self) -> None:
         """No-op (torch compacts cuDNN weights here; NumPy needs nothing)."""
@@ -259,6 +264,15 @@ class RNNBase(Module):
                 x = F.dropout(x, self.dropout, True)
         return x, hs, cs
 
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run the sequence; returns (output, h_n) (RNN and GRU; LSTM adds the cell state)."""
+        if isinstance(input, tuple):  # a PackedSequence
+            return _run_packed(self, input, hx)
+        x, batched = self._prepare(input)
+        h0s = self._initial(hx, batched, x.shape[1], self.hidden_size, x._data.dtype, "hidden")
+        out, hs, _ = self._run(x, h0s, None)
+        return self._finish(out, hs, batched)
+
     @staticmethod
     def _stack_states(states: list, batched: bool) -> Tensor:
         n = _stack(states) if len(states) > 1 else states[0].unsqueeze(0)
@@ -273,6 +287,12 @@ class RNNBase(Module):
         return out, n
 
 
+def _reject_proj_size(kwargs: dict) -> None:
+    # torch's RNN/GRU refuse the keyword itself, even proj_size=0
+    if "proj_size" in kwargs:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+
+
 class RNN(RNNBase):
     """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh) (or relu).
 
@@ -283,8 +303,7 @@ class RNN(RNNBase):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        _reject_proj_size(kwargs)
         nonlinearity = kwargs.pop("nonlinearity", "tanh")
         if len(args) > 3:
             nonlinearity = args[3]
@@ -300,15 +319,6 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
         super().__init__(mode, *args, **kwargs)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Run the sequence; returns (output, h_n)."""
-        if isinstance(input, tuple):  # a PackedSequence
-            return _run_packed(self, input, hx)
-        x, batched = self._prepare(input)
-        h0s = self._initial(hx, batched, x.shape[1], self.hidden_size, x._data.dtype, "hidden")
-        out, hs, _ = self._run(x, h0s, None)
-        return self._finish(out, hs, batched)
-
 
 class GRU(RNNBase):
     """Gated recurrent unit, gate order (r, z, n), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).
@@ -319,18 +329,8 @@ class GRU(RNNBase):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        _reject_proj_size(kwargs)
         super().__init__("GRU", *args, **kwargs)
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Run the sequence; returns (output, h_n)."""
-        if isinstance(input, tuple):  # a PackedSequence
-            return _run_packed(self, input, hx)
-        x, batched = self._prepare(input)
-        h0s = self._initial(hx, batched, x.shape[1], self.hidden_size, x._data.dtype, "hidden")
-        out, hs, _ = self._run(x, h0s, None)
-        return self._finish(out, hs, batched)
 
 
 class LSTM(RNNBase):
@@ -408,9 +408,7 @@ class RNNCellBase(Module):
 
     def reset_parameters(self) -> None:
         """Every weight and bias from U(−1/√hidden_size, 1/√hidden_size), as torch."""
-        stdv = 1.0 / math.sqrt(self.hidden_size)
-        for w in self.parameters():
-            w._data[...] = rng(None).uniform(-stdv, stdv, w.shape)
+        _uniform_reset(self)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
