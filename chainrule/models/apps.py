@@ -150,8 +150,21 @@ def fine_tune_model(
     from .vision import MnistCNN
 
     if isinstance(pretrained, (str, os.PathLike)):
-        state = cr.load(pretrained)
-        state = state.get("model", state) if isinstance(state, dict) else state
+        saved = cr.load(pretrained)
+        # a `chainrule train` checkpoint holds the weights under "model" and its task in "extra"
+        extra = saved.get("extra") if isinstance(saved.get("extra"), dict) else {}
+        task = extra.get("task")
+        if task is not None and task != "mnist":
+            raise ValueError(
+                f"{os.fspath(pretrained)!r} is a checkpoint for task {task!r} (model "
+                f"{extra.get('model_name')!r}); fine_tune_model needs an MnistCNN from task 'mnist'"
+            )
+        state = saved.get("model", saved)
+        if "features.0.weight" not in state:
+            raise ValueError(
+                f"{os.fspath(pretrained)!r} does not hold MnistCNN weights (no "
+                f"'features.0.weight'; keys: {sorted(state)[:6]}...)"
+            )
         channels = int(state["features.0.weight"].shape[0])
         model = MnistCNN(channels=channels)
         model.load_state_dict(state)

@@ -136,3 +136,16 @@ def test_torch_trained_safetensors_fine_tunes_in_chainrule(tmp_path, digits28):
 def test_few_shot_rejects_too_few_examples():
     with pytest.raises(ValueError, match="class 1 has 1 examples"):
         few_shot_indices(np.array([0, 0, 1]), 2)
+
+
+def test_checkpoint_of_another_task_is_refused_naming_it(tmp_path):
+    from chainrule.cli import main
+
+    out = tmp_path / "digits"
+    assert main(["train", "--task", "digits", "--model", "mlp", "--epochs", "1", "--limit", "64",
+                 "--no-progress", "--no-plot", "--out", str(out)]) == 0  # fmt: skip
+    with pytest.raises(ValueError, match="checkpoint for task 'digits'"):
+        fine_tune_model(out / "checkpoint.safetensors")
+    cr.save({"weight": cr.zeros(2, 2)}, tmp_path / "other.safetensors")
+    with pytest.raises(ValueError, match="MnistCNN weights"):
+        fine_tune_model(tmp_path / "other.safetensors")
