@@ -299,29 +299,30 @@ def _cast_op(x, dtype=None):
 # ---------------------------------------------------------------- non-differentiable
 
 
-@op("sign", differentiable=False)
-def sign(x):
-    return np.sign(x)
-
-
-@op("floor", differentiable=False)
-def floor(x):
-    return np.floor(x)
-
-
-@op("ceil", differentiable=False)
-def ceil(x):
-    return np.ceil(x)
-
-
 @op("round", differentiable=False)
 def round(x, decimals=0):
     return np.round(x, decimals)
 
 
-@op("trunc", differentiable=False)
-def trunc(x):
-    return np.trunc(x)
+def _unary_nondiff(name: str, fn: np.ufunc):
+    """A non-differentiable elementwise op that is just the NumPy ufunc ``fn``."""
+
+    def unary(x):
+        return fn(x)
+
+    unary.__name__ = unary.__qualname__ = name
+    return op(name, differentiable=False)(unary)
+
+
+sign = _unary_nondiff("sign", np.sign)
+floor = _unary_nondiff("floor", np.floor)
+ceil = _unary_nondiff("ceil", np.ceil)
+trunc = _unary_nondiff("trunc", np.trunc)
+logical_not = _unary_nondiff("logical_not", np.logical_not)
+bitwise_not = _unary_nondiff("bitwise_not", np.invert)
+isnan = _unary_nondiff("isnan", np.isnan)
+isinf = _unary_nondiff("isinf", np.isinf)
+isfinite = _unary_nondiff("isfinite", np.isfinite)
 
 
 def _compare(name: str, fn: np.ufunc, onnx: str | None = None):
@@ -344,31 +345,6 @@ logical_xor = _compare("logical_xor", np.logical_xor)
 bitwise_and = _compare("bitwise_and", np.bitwise_and)
 bitwise_or = _compare("bitwise_or", np.bitwise_or)
 bitwise_xor = _compare("bitwise_xor", np.bitwise_xor)
-
-
-@op("logical_not", differentiable=False)
-def logical_not(x):
-    return np.logical_not(x)
-
-
-@op("bitwise_not", differentiable=False)
-def bitwise_not(x):
-    return np.invert(x)
-
-
-@op("isnan", differentiable=False)
-def isnan(x):
-    return np.isnan(x)
-
-
-@op("isinf", differentiable=False)
-def isinf(x):
-    return np.isinf(x)
-
-
-@op("isfinite", differentiable=False)
-def isfinite(x):
-    return np.isfinite(x)
 
 
 @op("full_like", differentiable=False, opmath=False)
