@@ -152,7 +152,14 @@ class LRScheduler:
 
 
 class _LambdaBase(LRScheduler):
-    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
+    """One ``lr_lambda`` per param group (a single one is shared); LambdaLR's constructor."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
         self.optimizer = optimizer
         if not isinstance(lr_lambda, list | tuple):
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -185,14 +192,6 @@ class _LambdaBase(LRScheduler):
 
 class LambdaLR(_LambdaBase):
     """lr = initial_lr · lr_lambda(epoch)."""
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
-        last_epoch: int = -1,
-    ) -> None:
-        super().__init__(optimizer, lr_lambda, last_epoch)
 
     def get_lr(self) -> list[Any]:
         """``base_lr · λ(last_epoch)`` per group."""
