@@ -94,6 +94,8 @@ def missing_optional(code: str) -> list[str]:
     missing = []
     for name in OPTIONAL:
         imported = re.search(rf"^\s*(import|from)\s+{name}\b", code, re.M)
+        # chainrule's .plot(...) methods (History, lr_find, health, multi_seed) draw with it
+        imported = imported or (name == "matplotlib" and ".plot(" in code)
         if imported and importlib.util.find_spec(name) is None:
             missing.append(name)
     return missing
