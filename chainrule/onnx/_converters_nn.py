@@ -20,49 +20,53 @@ from ._graph import GraphBuilder, Unsupported
 # ---------------------------------------------------------------- convolution and pooling
 
 
+def _conv_node(g: GraphBuilder, ev: Any, op_type: str, **attrs: Any) -> str:
+    """A Conv/ConvTranspose node on the op's inputs (a missing bias left out), with its group."""
+    names = _inputs(g, ev)
+    ins = [n for n in names if n] if not names[-1] else names
+    return g.node(op_type, ins, **attrs, group=int(ev.params.get("groups", 1)))
+
+
 @converter("conv2d")
 def _conv2d(g: GraphBuilder, ev: Any) -> str:
-    names = _inputs(g, ev)
     p = ev.params
     pt, pb, pl, pr = p.get("pads", (0, 0, 0, 0))
-    return g.node(
+    return _conv_node(
+        g,
+        ev,
         "Conv",
-        [n for n in names if n] if not names[-1] else names,
         strides=list(p.get("stride", (1, 1))),
         pads=[pt, pl, pb, pr],
         dilations=list(p.get("dilation", (1, 1))),
-        group=int(p.get("groups", 1)),
     )
 
 
 @converter("conv1d")
 def _conv1d(g: GraphBuilder, ev: Any) -> str:
-    names = _inputs(g, ev)
     p = ev.params
     lo, hi = p.get("pads", (0, 0))
-    return g.node(
+    return _conv_node(
+        g,
+        ev,
         "Conv",
-        [n for n in names if n] if not names[-1] else names,
         strides=[int(p.get("stride", 1))],
         pads=[lo, hi],
         dilations=[int(p.get("dilation", 1))],
-        group=int(p.get("groups", 1)),
     )
 
 
 @converter("conv_transpose2d")
 def _conv_transpose2d(g: GraphBuilder, ev: Any) -> str:
-    names = _inputs(g, ev)
     p = ev.params
     ph, pw = p.get("padding", (0, 0))
-    return g.node(
+    return _conv_node(
+        g,
+        ev,
         "ConvTranspose",
-        [n for n in names if n] if not names[-1] else names,
         strides=list(p.get("stride", (1, 1))),
         pads=[ph, pw, ph, pw],
         output_padding=list(p.get("output_padding", (0, 0))),
         dilations=list(p.get("dilation", (1, 1))),
-        group=int(p.get("groups", 1)),
     )
 
 
@@ -224,19 +228,13 @@ def _recurrent(g: GraphBuilder, ev: Any, kind: str) -> list[str]:
     return res
 
 
-@converter("lstm_layer")
-def _lstm_layer(g: GraphBuilder, ev: Any) -> list[str]:
-    return _recurrent(g, ev, "LSTM")
+# the recurrent ops and their ONNX node (LSTM, GRU, RNN), for the layer and the cell converters
+_RECURRENT_KIND = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
-@converter("gru_layer")
-def _gru_layer(g: GraphBuilder, ev: Any) -> list[str]:
-    return _recurrent(g, ev, "GRU")
-
-
-@converter("rnn_layer")
-def _rnn_layer(g: GraphBuilder, ev: Any) -> list[str]:
-    return _recurrent(g, ev, "RNN")
+@converter("lstm_layer", "gru_layer", "rnn_layer")
+def _recurrent_layer(g: GraphBuilder, ev: Any) -> list[str]:
+    return _recurrent(g, ev, _RECURRENT_KIND[ev.opdef.name.split("_")[0]])
 
 
 def _cell(g: GraphBuilder, ev: Any, kind: str) -> list[str]:
@@ -254,19 +252,9 @@ def _cell(g: GraphBuilder, ev: Any, kind: str) -> list[str]:
     return outs[1:]
 
 
-@converter("lstm_cell")
-def _lstm_cell(g: GraphBuilder, ev: Any) -> list[str]:
-    return _cell(g, ev, "LSTM")
-
-
-@converter("gru_cell")
-def _gru_cell(g: GraphBuilder, ev: Any) -> list[str]:
-    return _cell(g, ev, "GRU")
-
-
-@converter("rnn_cell")
-def _rnn_cell(g: GraphBuilder, ev: Any) -> list[str]:
-    return _cell(g, ev, "RNN")
+@converter("lstm_cell", "gru_cell", "rnn_cell")
+def _recurrent_cell(g: GraphBuilder, ev: Any) -> list[str]:
+    return _cell(g, ev, _RECURRENT_KIND[ev.opdef.name.split("_")[0]])
 
 
 # ---------------------------------------------------------------- layers
