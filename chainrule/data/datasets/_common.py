@@ -67,6 +67,24 @@ class ArrayDataset(Dataset):
     transform: Callable[[Any], Any] | None
     target_transform: Callable[[Any], Any] | None
 
+    def _set_arrays(
+        self,
+        inputs: np.ndarray,
+        targets: np.ndarray,
+        transform: Callable[[Any], Any] | None,
+        target_transform: Callable[[Any], Any] | None,
+    ) -> None:
+        """Set the arrays and transforms every ArrayDataset holds (called by constructors)."""
+        self.inputs = inputs
+        self.targets_array = targets
+        self.transform = transform
+        self.target_transform = target_transform
+
+    @property
+    def targets(self) -> Tensor:
+        """The labels as an int64 tensor (N,)."""
+        return _make(self.targets_array)
+
     def _convert(self, x: np.ndarray) -> np.ndarray:
         return x
 

@@ -72,20 +72,12 @@ class Digits(ArrayDataset):
             images, labels = images[keep], labels[keep]
         self.train = train
         self.flatten = flatten
-        self.inputs = images
-        self.targets_array = labels
-        self.transform = transform
-        self.target_transform = target_transform
+        self._set_arrays(images, labels, transform, target_transform)
 
     @property
     def data(self) -> Any:
         """The images as a uint8 tensor (N, 8, 8), values 0..16."""
         return _make(self.inputs)
-
-    @property
-    def targets(self) -> Any:
-        """The labels as an int64 tensor (N,)."""
-        return _make(self.targets_array)
 
     def _convert(self, x: np.ndarray) -> np.ndarray:
         out = x.astype(np.float32) * np.float32(1.0 / 16.0)

@@ -117,20 +117,12 @@ class MNIST(ArrayDataset):
         self.root = directory
         self.train = train
         self.as_float = as_float
-        self.inputs = images
-        self.targets_array = labels.astype(np.int64)
-        self.transform = transform
-        self.target_transform = target_transform
+        self._set_arrays(images, labels.astype(np.int64), transform, target_transform)
 
     @property
     def data(self) -> Any:
         """The images as a uint8 tensor (N, 28, 28)."""
         return _make(self.inputs)
-
-    @property
-    def targets(self) -> Any:
-        """The labels as an int64 tensor (N,)."""
-        return _make(self.targets_array)
 
     def _convert(self, x: np.ndarray) -> np.ndarray:
         if not self.as_float:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from ..._tensor import Tensor, _make
 from .. import audio
 from ._common import ArrayDataset, find_root
 
@@ -110,12 +109,9 @@ class SpokenDigits(ArrayDataset):
         self.speakers = speakers
         self.takes = np.asarray(takes)
         self.sample_rate = sample_rate
-        self.inputs = np.ascontiguousarray(inputs, dtype=np.float32)
-        self.targets_array = np.asarray(digits, dtype=np.int64)
-        self.transform = transform
-        self.target_transform = target_transform
-
-    @property
-    def targets(self) -> Tensor:
-        """The digit labels as an int64 tensor."""
-        return _make(self.targets_array)
+        self._set_arrays(
+            np.ascontiguousarray(inputs, dtype=np.float32),
+            np.asarray(digits, dtype=np.int64),
+            transform,
+            target_transform,
+        )
