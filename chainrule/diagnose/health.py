@@ -324,6 +324,23 @@ class _Recorder:
         self.handles = []
 
 
+def _fraction_verdict(
+    layers: list[LayerHealth],
+    attr: str,
+    threshold: float,
+    kind: str,
+    what: str,
+    why: str,
+    fix: str,
+) -> list[Verdict]:
+    """One verdict naming the layers whose unit fraction ``attr`` is at least ``threshold``."""
+    hit = [r for r in layers if getattr(r, attr) is not None and getattr(r, attr) >= threshold]
+    if not hit:
+        return []
+    ev = ", ".join(f"{r.name}: {100 * getattr(r, attr):.0f}% {what}" for r in hit)
+    return [Verdict(kind, [r.name for r in hit], f"{ev} ({why})", fix)]
+
+
 def _analyse(
     layers: list[LayerHealth],
     thr: dict[str, float],
@@ -396,34 +413,26 @@ def _analyse(
             )
         )
 
-    dead = [
-        r for r in layers if r.dead_fraction is not None and r.dead_fraction >= thr["dead_fraction"]
-    ]
-    if dead:
-        ev = ", ".join(f"{r.name}: {100 * r.dead_fraction:.0f}% dead" for r in dead)
-        verdicts.append(
-            Verdict(
-                "dead units",
-                [r.name for r in dead],
-                f"{ev} (zero output for every sample in the batch, so they get no gradient)",
-                "lower the learning rate, initialise biases at 0 (or small positive), use He "
-                "init, or switch to LeakyReLU/GELU so negative inputs still pass a gradient",
-            )
-        )
-    sat = [
-        r for r in layers if r.saturation is not None and r.saturation >= thr["saturated_fraction"]
-    ]
-    if sat:
-        ev = ", ".join(f"{r.name}: {100 * r.saturation:.0f}% saturated" for r in sat)
-        verdicts.append(
-            Verdict(
-                "saturated",
-                [r.name for r in sat],
-                f"{ev} (outputs within 1% of their bounds, where the derivative is ≈ 0)",
-                "normalise the inputs, use smaller initial weights (Xavier init), add "
-                "normalisation before the activation, or use ReLU/GELU",
-            )
-        )
+    verdicts += _fraction_verdict(
+        layers,
+        "dead_fraction",
+        thr["dead_fraction"],
+        "dead units",
+        "dead",
+        "zero output for every sample in the batch, so they get no gradient",
+        "lower the learning rate, initialise biases at 0 (or small positive), use He "
+        "init, or switch to LeakyReLU/GELU so negative inputs still pass a gradient",
+    )
+    verdicts += _fraction_verdict(
+        layers,
+        "saturation",
+        thr["saturated_fraction"],
+        "saturated",
+        "saturated",
+        "outputs within 1% of their bounds, where the derivative is ≈ 0",
+        "normalise the inputs, use smaller initial weights (Xavier init), add "
+        "normalisation before the activation, or use ReLU/GELU",
+    )
     upd = [r for r in plist if r.update_ratio is not None]
     large = [r for r in upd if r.update_ratio > thr["update_large"]]
     if large and "exploding" not in [v.kind for v in verdicts]:
