@@ -35,6 +35,12 @@ def _t(x: Any, like: Tensor | None = None) -> Tensor:
     )
 
 
+def _broadcast_pair(a: Any, b: Any) -> list[Tensor]:
+    """Two parameters as tensors of one shape; a plain number takes a tensor one's dtype."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    return _compat.broadcast_tensors(_t(a, like), _t(b, like))
+
+
 def _shape(sample_shape: Any) -> tuple[int, ...]:
     if isinstance(sample_shape, int):
         return (sample_shape,)
@@ -273,10 +279,7 @@ class Normal(Distribution):
     has_rsample = True
 
     def __init__(self, loc: Any, scale: Any, validate_args: Any = None) -> None:
-        loc_t = loc if isinstance(loc, Tensor) else None
-        scale_t = scale if isinstance(scale, Tensor) else None
-        like = loc_t if loc_t is not None else scale_t
-        self.loc, self.scale = _compat.broadcast_tensors(_t(loc, like), _t(scale, like))
+        self.loc, self.scale = _broadcast_pair(loc, scale)
         if validate_args is not False and bool((self.scale._data <= 0).any()):
             raise ValueError(
                 f"Expected parameter scale to be positive, got {self.scale.detach().numpy()}"
@@ -339,8 +342,7 @@ class Uniform(Distribution):
     has_rsample = True
 
     def __init__(self, low: Any, high: Any, validate_args: Any = None) -> None:
-        like = low if isinstance(low, Tensor) else high if isinstance(high, Tensor) else None
-        self.low, self.high = _compat.broadcast_tensors(_t(low, like), _t(high, like))
+        self.low, self.high = _broadcast_pair(low, high)
         if validate_args is not False and bool((self.low._data >= self.high._data).any()):
             raise ValueError("Expected parameter low to be less than high")
         super().__init__(tuple(self.low.shape))
