@@ -238,7 +238,10 @@ def _with_header(header: dict, body: bytes = b"\x00" * 24) -> bytes:
         (_with_header({"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 8]}}), "bad shape"),
         (_with_header({"x": {"dtype": "F32", "shape": [2]}}), "data_offsets"),
         (_with_header({"__metadata__": {"a": 1}}), "__metadata__"),
-        (b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94K\x01u.", "never unpickles"),
+        (
+            b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94K\x01u.",
+            "never unpickles",
+        ),
         (b"PK\x03\x04" + b"\x00" * 60, "never unpickles"),
     ],
 )
