@@ -228,6 +228,22 @@ class TransformerDecoderLayer(_TransformerLayer):
         )
 
 
+def _init_stack(stack: Module, layer: Module, num_layers: int, norm: Module | None) -> None:
+    """The encoder/decoder stack's ``layers`` (deep copies of ``layer``), num_layers, norm."""
+    if not isinstance(num_layers, int) or num_layers < 0:
+        raise ValueError(f"num_layers must be a non-negative integer, got {num_layers!r}")
+    stack.layers = _get_clones(layer, num_layers)
+    stack.num_layers = num_layers
+    stack.norm = norm
+
+
+def _seq_len(stack: Module, x: Tensor) -> int:
+    """The sequence length of a stack's input (batch_first as its first layer's attention)."""
+    if x.dim() == 2:
+        return x.shape[0]
+    return x.shape[1 if stack.layers and stack.layers[0].self_attn.batch_first else 0]
+
+
 class TransformerEncoder(Module):
     """A stack of ``num_layers`` deep copies of ``encoder_layer`` (keys ``layers.{i}.…``), then
     an optional ``norm``.
@@ -242,11 +258,7 @@ class TransformerEncoder(Module):
         mask_check: bool = True,
     ) -> None:
         super().__init__()
-        if not isinstance(num_layers, int) or num_layers < 0:
-            raise ValueError(f"num_layers must be a non-negative integer, got {num_layers!r}")
-        self.layers = _get_clones(encoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        _init_stack(self, encoder_layer, num_layers, norm)
         self.enable_nested_tensor = enable_nested_tensor
         # torch's rule for when its nested-tensor path can run (see ``forward``); torch also
         # warns when it cannot, which says nothing about chainrule, so no warning here.
@@ -294,9 +306,7 @@ class TransformerEncoder(Module):
         is_causal: bool | None = None,
     ) -> Tensor:
         """Pass ``src`` through every layer in turn (and the final norm)."""
-        seq_len = src.shape[1 if self.layers and self.layers[0].self_attn.batch_first else 0]
-        if src.dim() == 2:
-            seq_len = src.shape[0]
+        seq_len = _seq_len(self, src)
         causal = _detect_is_causal_mask(mask, is_causal, seq_len)
         pad = self._nested_path(src, mask, src_key_padding_mask)
         output = src
@@ -324,11 +334,7 @@ class TransformerDecoder(Module):
         self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None
     ) -> None:
         super().__init__()
-        if not isinstance(num_layers, int) or num_layers < 0:
-            raise ValueError(f"num_layers must be a non-negative integer, got {num_layers!r}")
-        self.layers = _get_clones(decoder_layer, num_layers)
-        self.num_layers = num_layers
-        self.norm = norm
+        _init_stack(self, decoder_layer, num_layers, norm)
 
     def forward(
         self,
@@ -342,9 +348,7 @@ class TransformerDecoder(Module):
         memory_is_causal: bool = False,
     ) -> Tensor:
         """Pass ``tgt`` through every layer, each attending to ``memory``."""
-        seq_len = tgt.shape[1 if self.layers and self.layers[0].self_attn.batch_first else 0]
-        if tgt.dim() == 2:
-            seq_len = tgt.shape[0]
+        seq_len = _seq_len(self, tgt)
         causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, seq_len)
         output = tgt
         for mod in self.layers:
