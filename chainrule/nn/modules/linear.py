@@ -30,6 +30,14 @@ class Identity(Module):
         return input
 
 
+def _reset_uniform(module: Module, fan_in: int) -> None:
+    """weight and bias (if any) from U(−1/√fan_in, 1/√fan_in), torch's Linear/Bilinear default."""
+    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    init.uniform_(module.weight, -bound, bound)
+    if module.bias is not None:
+        init.uniform_(module.bias, -bound, bound)
+
+
 class Linear(Module):
     """Affine map ``y = x Wᵀ + b``.
 
@@ -69,10 +77,7 @@ class Linear(Module):
         """Re-draw weight and bias from U(−1/√fan_in, 1/√fan_in)."""
         # same distribution as torch's kaiming_uniform_(a=√5): gain √(2/(1+5)) = 1/√3, and
         # bound = √3 · gain / √fan_in = 1/√fan_in; the bias uses the same bound.
-        bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound)
+        _reset_uniform(self, self.in_features)
 
     def forward(self, input: Tensor) -> Tensor:
         """``input @ weight.T + bias``."""
@@ -127,10 +132,7 @@ class Bilinear(Module):
 
     def reset_parameters(self) -> None:
         """Re-draw weight and bias from U(−1/√in1_features, 1/√in1_features)."""
-        bound = 1.0 / math.sqrt(self.weight.shape[1]) if self.weight.shape[1] > 0 else 0.0
-        init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound)
+        _reset_uniform(self, self.weight.shape[1])
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
         """The bilinear form of the two inputs."""
