@@ -125,6 +125,45 @@ def make_step(L: Any, name: str, state: dict[str, np.ndarray] | None) -> tuple[C
     return step, x.shape[0]
 
 
+def phases(L: Any, name: str, state: dict[str, np.ndarray], steps: int) -> dict[str, float]:
+    """CPU µs of each phase of one step (best of 7 × ``steps``), for profiles at 1 thread."""
+    model, x, y, max_norm = _net(L, name)
+    model.load_state_dict({k: L.tensor(v) for k, v in state.items()})
+    xt = L.tensor(x) if x.dtype != np.int64 else L.tensor(x, dtype=L.long)
+    yt = L.tensor(y, dtype=L.long)
+    params = list(model.parameters())
+    sgd = name in ("tiny", "mlp")
+    opt = L.optim.SGD(params, lr=0.01, momentum=0.9) if sgd else L.optim.Adam(params, lr=1e-3)
+    ce = L.nn.functional.cross_entropy
+    box: dict[str, Any] = {}
+
+    def forward() -> None:
+        box["loss"] = ce(model(xt), yt)
+
+    def clip() -> None:
+        if max_norm:
+            L.nn.utils.clip_grad_norm_(params, max_norm)
+
+    parts = {
+        "zero_grad": opt.zero_grad,
+        "forward": forward,
+        "backward": lambda: box["loss"].backward(),
+        "clip": clip,
+        "step": opt.step,
+    }
+    best = dict.fromkeys(parts, float("inf"))
+    for rep in range(8):  # the first repetition warms up
+        acc = dict.fromkeys(parts, 0.0)
+        for _ in range(steps):
+            for key, fn in parts.items():
+                t = time.thread_time()
+                fn()
+                acc[key] += time.thread_time() - t
+        if rep:
+            best = {k: min(best[k], acc[k] / steps * 1e6) for k in parts}
+    return best
+
+
 def _rate(step: Callable, samples: int, seconds: float) -> tuple[float, float]:
     """Samples per wall second and per CPU second of this thread, over whole steps lasting at
     least ``seconds`` (at least 2 steps).
@@ -280,6 +319,30 @@ def _site_mb(venv: Path) -> float:
     return int(out.stdout.split()[0]) / 1024
 
 
+def _print_phases(models: list[str]) -> None:
+    import torch
+
+    import chainrule as cr
+
+    torch.set_num_threads(1)
+    load = os.getloadavg()
+    print(f"CPU µs per phase, 1 thread, best of 7; load average {load[0]:.2f}; {_blas_info()}")
+    print(f"{'model':<6}{'lib':<10}" + "".join(f"{k:>12}" for k in PHASES) + f"{'total':>12}")
+    for name in models:
+        name = name.strip()
+        torch.manual_seed(0)
+        state = {k: v.detach().numpy().copy() for k, v in _net(torch, name)[0].state_dict().items()}
+        steps = {"tiny": 300, "mlp": 20}.get(name, 3)
+        with _blas_threads(1):
+            for lib in (torch, cr):
+                ph = phases(lib, name, state, steps)
+                cols = "".join(f"{ph[k]:>12.1f}" for k in PHASES)
+                print(f"{name:<6}{lib.__name__:<10}{cols}{sum(ph.values()):>12.1f}", flush=True)
+
+
+PHASES = ("zero_grad", "forward", "backward", "clip", "step")
+
+
 def main() -> None:
     """Run the chosen models, print the table, optionally write JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -297,9 +360,18 @@ def main() -> None:
     ap.add_argument("--size", action="store_true", help="also measure the installed size")
     ap.add_argument("--import", dest="imp", action="store_true", help="also run bench_import")
     ap.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+    ap.add_argument(
+        "--phases",
+        action="store_true",
+        help="instead: CPU µs per phase of a step (zero_grad, forward, backward, clip, step), "
+        "both libraries at 1 thread",
+    )
     args = ap.parse_args()
     import torch
 
+    if args.phases:
+        _print_phases(args.models.split(","))
+        return
     threads = [int(t) for t in args.torch_threads.split(",")]
     torch.set_num_threads(threads[0])
     load0 = os.getloadavg()
