@@ -750,32 +750,29 @@ def _check_nonempty(input: Tensor, name: str, dim: Any) -> None:
         )
 
 
+def _max_min(input: Tensor, dim: Any, keepdim: bool, name: str, elementwise, full, per_dim, result):
+    """max/min: the elementwise op for a tensor ``dim``, a full reduction for None, else the
+    (values, indices) pair along ``dim``."""
+    if isinstance(dim, Tensor):
+        return elementwise(input, dim)
+    _check_nonempty(input, name, dim)
+    if dim is None:
+        return full(input, axis=None, keepdim=False)
+    d = _dim(dim, input.ndim, name)
+    if input.ndim == 0:
+        return result(input * 1, zeros((), dtype=_dtype.int64))
+    v, i = per_dim(input, dim=d, keepdim=keepdim)
+    return result(v, i)
+
+
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """Largest value; with ``dim``, (values, indices); with a tensor, the elementwise maximum."""
-    if isinstance(dim, Tensor):
-        return maximum(input, dim)
-    _check_nonempty(input, "max", dim)
-    if dim is None:
-        return R.amax(input, axis=None, keepdim=False)
-    d = _dim(dim, input.ndim, "max")
-    if input.ndim == 0:
-        return return_types.max(input * 1, zeros((), dtype=_dtype.int64))
-    v, i = R.max_dim(input, dim=d, keepdim=keepdim)
-    return return_types.max(v, i)
+    return _max_min(input, dim, keepdim, "max", maximum, R.amax, R.max_dim, return_types.max)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """Smallest value; with ``dim``, (values, indices); with a tensor, the elementwise minimum."""
-    if isinstance(dim, Tensor):
-        return minimum(input, dim)
-    _check_nonempty(input, "min", dim)
-    if dim is None:
-        return R.amin(input, axis=None, keepdim=False)
-    d = _dim(dim, input.ndim, "min")
-    if input.ndim == 0:
-        return return_types.min(input * 1, zeros((), dtype=_dtype.int64))
-    v, i = R.min_dim(input, dim=d, keepdim=keepdim)
-    return return_types.min(v, i)
+    return _max_min(input, dim, keepdim, "min", minimum, R.amin, R.min_dim, return_types.min)
 
 
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
