@@ -300,6 +300,20 @@ def _embedding(g: GraphBuilder, ev: Any) -> str:
     return y
 
 
+def _standardise(g: GraphBuilder, ev: Any, d: str, var: str, eps: float) -> str:
+    """(x − mean) / √(var + eps), given the centred ``d``."""
+    return g.node("Div", [d, g.node("Sqrt", [g.node("Add", [var, _c(g, ev, eps)])])])
+
+
+def _channel_affine(g: GraphBuilder, y: str, w: str, b: str, shape: list[int]) -> str:
+    """y · γ + β with per-channel γ, β reshaped to ``shape`` (either may be absent: "")."""
+    if w:
+        y = g.node("Mul", [y, g.node("Reshape", [w, g.ints(shape)])])
+    if b:
+        y = g.node("Add", [y, g.node("Reshape", [b, g.ints(shape)])])
+    return y
+
+
 @converter("batch_norm")
 def _batch_norm(g: GraphBuilder, ev: Any) -> str:
     x, w, b = (_inputs(g, ev) + ["", ""])[:3]
@@ -324,12 +338,7 @@ def _batch_norm(g: GraphBuilder, ev: Any) -> str:
         mean = g.node("Reshape", [g.value(rm, dt), g.ints(bshape)])
         d = g.node("Sub", [x, mean])
         var = g.node("Reshape", [g.value(rv, dt), g.ints(bshape)])
-    y = g.node("Div", [d, g.node("Sqrt", [g.node("Add", [var, _c(g, ev, eps)])])])
-    if w:
-        y = g.node("Mul", [y, g.node("Reshape", [w, g.ints(bshape)])])
-    if b:
-        y = g.node("Add", [y, g.node("Reshape", [b, g.ints(bshape)])])
-    return y
+    return _channel_affine(g, _standardise(g, ev, d, var, eps), w, b, bshape)
 
 
 @converter("layer_norm")
@@ -357,14 +366,8 @@ def _group_norm(g: GraphBuilder, ev: Any) -> str:
     mean = g.reduce("ReduceMean", xg, (2,), True)
     d = g.node("Sub", [xg, mean])
     var = g.reduce("ReduceMean", g.node("Mul", [d, d]), (2,), True)
-    yg = g.node("Div", [d, g.node("Sqrt", [g.node("Add", [var, _c(g, ev, eps)])])])
-    y = g.node("Reshape", [yg, g.node("Shape", [x])])
-    cshape = [1, c] + [1] * (src.ndim - 2)
-    if w:
-        y = g.node("Mul", [y, g.node("Reshape", [w, g.ints(cshape)])])
-    if b:
-        y = g.node("Add", [y, g.node("Reshape", [b, g.ints(cshape)])])
-    return y
+    y = g.node("Reshape", [_standardise(g, ev, d, var, eps), g.node("Shape", [x])])
+    return _channel_affine(g, y, w, b, [1, c] + [1] * (src.ndim - 2))
 
 
 @converter("rms_norm")
