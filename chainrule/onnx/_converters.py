@@ -960,27 +960,29 @@ def _advanced(g: GraphBuilder, ev: Any, x: str, src: np.ndarray, items: list, dy
     return y
 
 
+def _index(g: GraphBuilder, ev: Any) -> str:
+    """The op's ``index`` parameter as an int64 graph value (ONNX's index type)."""
+    idx = ev.params["index"]
+    return g.cast(g.value(idx), np.asarray(_arr(idx)).dtype, np.int64)
+
+
 @converter("gather")
 def _gather(g: GraphBuilder, ev: Any) -> str:
     (x,) = _inputs(g, ev)
-    idx = ev.params["index"]
-    i = g.cast(g.value(idx), np.asarray(_arr(idx)).dtype, np.int64)
-    return g.node("GatherElements", [x, i], axis=int(ev.params.get("dim", 0)))
+    return g.node("GatherElements", [x, _index(g, ev)], axis=int(ev.params.get("dim", 0)))
 
 
 @converter("index_select")
 def _index_select(g: GraphBuilder, ev: Any) -> str:
     (x,) = _inputs(g, ev)
-    idx = ev.params["index"]
-    i = g.cast(g.value(idx), np.asarray(_arr(idx)).dtype, np.int64)
-    return g.node("Gather", [x, i], axis=int(ev.params.get("dim", 0)))
+    return g.node("Gather", [x, _index(g, ev)], axis=int(ev.params.get("dim", 0)))
 
 
 @converter("scatter_add")
 def _scatter_add(g: GraphBuilder, ev: Any) -> str:
     x, s = _inputs(g, ev)
     idx = np.asarray(_arr(ev.params["index"]))
-    i = g.cast(g.value(ev.params["index"]), idx.dtype, np.int64)
+    i = _index(g, ev)
     if _arr(ev.inputs[1]).shape != idx.shape:
         nd = idx.ndim
         s = g.slice(s, [0] * nd, list(idx.shape), list(range(nd)))
