@@ -324,6 +324,20 @@ class _Recorder:
         self.handles = []
 
 
+def _from_act_stats(name: str, st: dict) -> LayerHealth:
+    """A layer's row from the activation statistics the recorder collected for it."""
+    return LayerHealth(
+        name=name,
+        kind=st.get("kind") or st.get("type", ""),
+        dead_fraction=st.get("dead_fraction"),
+        saturation=st.get("saturation"),
+        act_mean=st.get("act_mean"),
+        act_std=st.get("act_std"),
+        act_min=st.get("act_min"),
+        act_max=st.get("act_max"),
+    )
+
+
 def _fraction_verdict(
     layers: list[LayerHealth],
     attr: str,
@@ -567,18 +581,7 @@ def health(
         if name not in rec.stats:
             order.append(name)
     for name in order:
-        st = rec.stats.get(name, {})
-        kind = st.get("kind") or st.get("type", "")
-        rows[name] = LayerHealth(
-            name=name,
-            kind=kind,
-            dead_fraction=st.get("dead_fraction"),
-            saturation=st.get("saturation"),
-            act_mean=st.get("act_mean"),
-            act_std=st.get("act_std"),
-            act_min=st.get("act_min"),
-            act_max=st.get("act_max"),
-        )
+        rows[name] = _from_act_stats(name, rec.stats.get(name, {}))
     for name, mod, ps in layers_p:
         r = rows[name]
         r.kind = type(mod).__name__
@@ -819,16 +822,7 @@ class GradientHealthMonitor:
         for name in order:
             a = acts.get(name, {})
             lay = last["layers"].get(name)
-            r = LayerHealth(
-                name=name,
-                kind=a.get("kind") or a.get("type", ""),
-                dead_fraction=a.get("dead_fraction"),
-                saturation=a.get("saturation"),
-                act_mean=a.get("act_mean"),
-                act_std=a.get("act_std"),
-                act_min=a.get("act_min"),
-                act_max=a.get("act_max"),
-            )
+            r = _from_act_stats(name, a)
             if lay is not None:
                 r.grad_norm = lay["grad_norm"]
                 r.param_norm = lay["param_norm"]

@@ -36,6 +36,18 @@ def _as_input(x: Any) -> Any:
     return x
 
 
+def _target_classes(target: Any, scores: np.ndarray) -> np.ndarray:
+    """The class explained for each of the n samples: the top one of ``scores`` (n, c) for
+    ``target=None``, else ``target`` (one int for all, or one per sample)."""
+    n = scores.shape[0]
+    if target is None:
+        return scores.argmax(1)
+    if isinstance(target, int | np.integer):
+        return np.full(n, int(target))
+    idx = np.asarray(getattr(target, "_data", target)).astype(np.int64).reshape(-1)
+    return np.full(n, int(idx[0])) if idx.size == 1 else idx
+
+
 def _score(out: Any, target: Any) -> Any:
     """Sum over the batch of the output picked by ``target`` (a scalar Tensor)."""
     from .._tensor import Tensor
@@ -51,16 +63,9 @@ def _score(out: Any, target: Any) -> Any:
             )
         return out.sum()
     n, c = out.shape[0], out.shape[1]
-    if target is None:
-        idx = out._data.reshape(n, c, -1).sum(-1).argmax(1)
-    elif isinstance(target, int | np.integer):
-        idx = np.full(n, int(target))
-    else:
-        idx = np.asarray(getattr(target, "_data", target)).astype(np.int64).reshape(-1)
-        if idx.size == 1:
-            idx = np.full(n, int(idx[0]))
-        if idx.size != n:
-            raise ValueError(f"target has {idx.size} entries for a batch of {n}")
+    idx = _target_classes(target, out._data.reshape(n, c, -1).sum(-1))
+    if idx.size != n:
+        raise ValueError(f"target has {idx.size} entries for a batch of {n}")
     if (idx < 0).any() or (idx >= c).any():
         raise IndexError(f"target {idx.tolist()} out of range for {c} outputs")
     mask = np.zeros(out.shape[:2], dtype=out._data.dtype)
@@ -170,14 +175,7 @@ def _per_sample_scores(model: Callable, x: Any, target: Any) -> np.ndarray:
         return o.reshape(o.shape[0] if o.ndim else 1).astype(np.float64)
     n, c = o.shape[0], o.shape[1]
     flat = o.reshape(n, c, -1).sum(-1)
-    if target is None:
-        idx = flat.argmax(1)
-    elif isinstance(target, int | np.integer):
-        idx = np.full(n, int(target))
-    else:
-        idx = np.asarray(getattr(target, "_data", target)).astype(np.int64).reshape(-1)
-        if idx.size == 1:
-            idx = np.full(n, int(idx[0]))
+    idx = _target_classes(target, flat)
     return flat[np.arange(n), idx].astype(np.float64)
 
 
