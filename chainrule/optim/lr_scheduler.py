@@ -152,7 +152,10 @@ class LRScheduler:
 
 
 class _LambdaBase(LRScheduler):
-    """One ``lr_lambda`` per param group (a single one is shared); LambdaLR's constructor."""
+    """One ``lr_lambda`` per param group (a single one is shared): LambdaLR's and
+    MultiplicativeLR's constructor (torch checks callability only for the latter)."""
+
+    _check_callable = False
 
     def __init__(
         self,
@@ -160,6 +163,11 @@ class _LambdaBase(LRScheduler):
         lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
         last_epoch: int = -1,
     ) -> None:
+        if self._check_callable:
+            lambdas = lr_lambda if isinstance(lr_lambda, list | tuple) else [lr_lambda]
+            for fn in lambdas:
+                if not callable(fn):
+                    raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
         self.optimizer = optimizer
         if not isinstance(lr_lambda, list | tuple):
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -205,17 +213,7 @@ class LambdaLR(_LambdaBase):
 class MultiplicativeLR(_LambdaBase):
     """lr ← lr · lr_lambda(epoch) each step."""
 
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
-        last_epoch: int = -1,
-    ) -> None:
-        lambdas = lr_lambda if isinstance(lr_lambda, list | tuple) else [lr_lambda]
-        for fn in lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
-        super().__init__(optimizer, lr_lambda, last_epoch)
+    _check_callable = True
 
     def get_lr(self) -> list[Any]:
         """``lr · λ(last_epoch)`` after the first step."""
