@@ -47,7 +47,7 @@ PARTS = (
 # the shared machine. `transfer` runs last (it fine-tunes the CNNs mnist_cnn saved).
 CHAINS = (
     ((("mnist_cnn",), "chainrule"),),
-    ((("mnist_cnn",), "torch"),),
+    ((("mnist_cnn",), "torch"), (("fsdd_gru",), "both")),
     ((("shakespeare_word",), "chainrule"), (("shakespeare_char",), "both")),
     ((("shakespeare_word",), "torch"), (("fsdd",), "torch"), (("deep",), "both")),
     ((("fsdd",), "chainrule"), (("fsdd_loso",), "chainrule"), (("mnist_mlp",), "both")),
