@@ -89,7 +89,14 @@ def generate(
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     rng = np.random.default_rng(seed)
-    ids = [int(i) for i in np.asarray(vocab.encode(prompt)).reshape(-1)]
+    try:
+        ids = [int(i) for i in np.asarray(vocab.encode(prompt)).reshape(-1)]
+    except KeyError as e:  # a character vocabulary has no unknown token to map them to
+        unknown = sorted({c for c in prompt if c not in vocab})
+        raise ValueError(
+            f"generate: the prompt has characters outside the vocabulary: {unknown} "
+            "(a character-level model has no unknown token)"
+        ) from e
     if not ids:
         raise ValueError("generate: the prompt is empty")
     was_training = model.training
