@@ -374,8 +374,10 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
             a = _to_float(a)
         return E.div(a, b)
     if rounding_mode == "floor":
+        _check_int_div("div_floor_cpu", a, b)
         return E.floor_divide(a, b)
     if rounding_mode == "trunc":
+        _check_int_div("div_trunc_cpu", a, b)
         q = E.div(_to_float(a), b)
         t = E.trunc(q)
         dt = result_type(a, b)
@@ -405,17 +407,36 @@ def _to_float(x: Any) -> Any:
     return float(x)
 
 
+def _check_int_div(kernel: str, a: Any, b: Any) -> None:
+    """torch refuses bool operands and integer division by zero (NumPy returns 0 silently)."""
+    dt = result_type(a, b)
+    if dt is _dtype.bool:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+    if not dt.is_floating_point:
+        d = b._data if isinstance(b, Tensor) else b
+        if np.any(np.asarray(d) == 0):
+            raise RuntimeError("ZeroDivisionError")
+
+
 def floor_divide(input: Any, other: Any) -> Tensor:
     """Floor division (no gradient)."""
-    return E.floor_divide(_operand(input), _operand(other))
+    a, b = _operand(input), _operand(other)
+    _check_int_div("div_floor_cpu", a, b)
+    return E.floor_divide(a, b)
 
 
 def remainder(input: Any, other: Any) -> Tensor:
     """Python-style modulus (sign of the divisor)."""
-    return E.remainder(_operand(input), _operand(other))
+    a, b = _operand(input), _operand(other)
+    _check_int_div("remainder_cpu", a, b)
+    return E.remainder(a, b)
 
 
-fmod = remainder
+def fmod(input: Any, other: Any) -> Tensor:
+    """C-style remainder: the result has the sign of the dividend (``input``)."""
+    a, b = _operand(input), _operand(other)
+    _check_int_div("fmod_cpu", a, b)
+    return E.fmod(a, b)
 
 
 def neg(input: Tensor) -> Tensor:

@@ -1607,7 +1607,7 @@ def _bind_methods() -> None:
         "index_add_": index_add, "index_copy_": index_copy, "nan_to_num_": nan_to_num,
         "tril_": _api.tril, "triu_": _api.triu, "sin_": _api.sin, "cos_": _api.cos,
         "rsqrt_": _api.rsqrt, "log1p_": _api.log1p, "ceil_": _api.ceil, "trunc_": _api.trunc,
-        "sign_": _api.sign, "fmod_": _api.remainder, "erf_": _api.erf, "lerp_": lerp,
+        "sign_": _api.sign, "fmod_": _api.fmod, "erf_": _api.erf, "lerp_": lerp,
         "masked_scatter_": masked_scatter,
         "eq_": _api.eq, "ne_": _api.ne, "lt_": _api.lt, "le_": _api.le, "gt_": _api.gt,
         "ge_": _api.ge, "hypot_": hypot, "index_put_": _index_put,

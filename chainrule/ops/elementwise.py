@@ -88,6 +88,15 @@ def remainder(x, y):
     return np.remainder(x, y), vjp
 
 
+@op("fmod", formula="x̄ = ȳ,  ȳ₂ = −ȳ · trunc(x / y)", promote=True, quiet=True)
+def fmod(x, y):
+    # why: C-style remainder (sign of the dividend), unlike remainder's sign of the divisor
+    def vjp(g, needs):
+        return g, (-g * np.trunc(np.true_divide(x, y)) if needs[1] else None)
+
+    return np.fmod(x, y), vjp
+
+
 @op("floor_divide", differentiable=False, promote=True, quiet=True)
 def floor_divide(x, y):
     return np.floor_divide(x, y)
