@@ -122,12 +122,14 @@ def cross_entropy(
             gz = p * w_t[:, None]
             gz[rows, t_safe] -= w_t
             gz *= gl
+            gz[~keep] = 0.0  # ignored rows: 0 even when gl is nan (mean over no targets; torch)
             return (_classes_back(gz, shape),)
         coef = np.zeros_like(z)
         coef[rows, t_safe] = (1.0 - eps) * w_t
         wvec = weight if weight is not None else 1.0
         coef += (eps / n_cls) * wvec * keep[:, None]
         gz = (p * coef.sum(axis=1, keepdims=True) - coef) * gl
+        gz[~keep] = 0.0
         return (_classes_back(gz, shape),)
 
     return y, vjp
@@ -190,6 +192,7 @@ def nll_loss(x, target=None, weight=None, ignore_index=-100, reduction="mean"):
         gl = gl.reshape(-1) if gl.ndim else gl
         gz = np.zeros_like(z)
         gz[rows, t_safe] = -w_t * gl
+        gz[~keep] = 0.0  # ignored rows: 0 even when gl is nan (mean over no targets; torch)
         return (_classes_back(gz, shape),)
 
     return y, vjp

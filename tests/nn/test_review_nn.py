@@ -1,0 +1,44 @@
+"""Regression tests for differences from PyTorch 2.13 found reviewing chainrule.nn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn import functional as F
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_all_targets_ignored_mean_is_nan_with_zero_grad(fn, smoothing):
+    # torch: the mean over no targets is nan, but the ignored rows' gradient is 0 (not nan)
+    x = cr.randn(4, 5, requires_grad=True)
+    kw = {"label_smoothing": smoothing} if fn == "cross_entropy" else {}
+    if fn == "nll_loss" and smoothing:
+        pytest.skip("nll_loss has no label smoothing")
+    loss = getattr(F, fn)(x, cr.tensor(np.full(4, 3)), ignore_index=3, **kw)
+    assert np.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((4, 5), np.float32))
+
+
+def test_partially_ignored_rows_get_zero_grad_with_weights():
+    torch = pytest.importorskip("torch")
+    xn = np.random.RandomState(0).randn(4, 5).astype(np.float32)
+    t = np.array([1, 2, 2, 0])
+    w = np.array([0.5, 1.0, 2.0, 1.5, 1.0], np.float32)
+    x = cr.tensor(xn, requires_grad=True)
+    F.cross_entropy(x, cr.tensor(t), weight=cr.tensor(w), ignore_index=2).backward()
+    xt = torch.tensor(xn, requires_grad=True)
+    torch.nn.functional.cross_entropy(
+        xt, torch.tensor(t), weight=torch.tensor(w), ignore_index=2
+    ).backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_batchnorm_channel_mismatch_is_runtime_error():
+    # torch: RuntimeError("running_mean should contain 4 elements not 3")
+    with pytest.raises(RuntimeError, match="4 channels"):
+        nn.BatchNorm1d(3)(cr.randn(5, 4))
