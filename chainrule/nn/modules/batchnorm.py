@@ -64,7 +64,8 @@ class _BatchNorm(Module):
             dims = " or ".join(f"{d}D" for d in self._dims)
             raise ValueError(f"expected {dims} input (got {input.ndim}D input)")
         if input.shape[1] != self.num_features:
-            raise ValueError(
+            # torch raises RuntimeError here ("running_mean should contain C elements not F")
+            raise RuntimeError(
                 f"{type(self).__name__}(num_features={self.num_features}): input has "
                 f"{input.shape[1]} channels in dim 1 (input shape {list(input.shape)})"
             )
