@@ -102,6 +102,10 @@ def uniform_(
     tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
     """Fill with U(a, b)."""
+    if a > b:
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}"
+        )
     return _write(tensor, rng(generator).uniform(a, b, tensor.shape))
 
 
@@ -109,7 +113,27 @@ def normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
     """Fill with N(mean, std²)."""
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     return _write(tensor, rng(generator).normal(mean, std, tensor.shape))
+
+
+def _tail_inverse_cdf(g: np.random.Generator, lo: float, hi: float, shape: tuple) -> np.ndarray:
+    """Standard normal samples restricted to [lo, hi] lying on one side of 0, by bisection on
+    the tail probability Q(x) = erfc(x/√2)/2 (accurate where Φ itself rounds to 0 or 1)."""
+    sign = 1.0
+    if hi <= 0.0:  # mirror the lower tail onto the upper one
+        lo, hi, sign = -hi, -lo, -1.0
+    erfc = np.frompyfunc(lambda v: math.erfc(v / math.sqrt(2.0)), 1, 1)
+    q_lo, q_hi = math.erfc(lo / math.sqrt(2.0)), math.erfc(hi / math.sqrt(2.0))
+    target = g.uniform(q_hi, q_lo, shape)  # 2·Q(x) uniform between the bounds' values
+    left, right = np.full(shape, lo), np.full(shape, hi)
+    for _ in range(60):  # Q decreases: move the bracket towards the target tail probability
+        mid = 0.5 * (left + right)
+        above = erfc(mid).astype(np.float64) > target
+        left = np.where(above, mid, left)
+        right = np.where(above, right, mid)
+    return sign * np.clip(0.5 * (left + right), lo, hi)
 
 
 def trunc_normal_(
@@ -123,6 +147,11 @@ def trunc_normal_(
     """Fill with N(mean, std²) restricted to [a, b] (redraw until inside: same distribution
     as torch's inverse-CDF sampler)."""
     g = rng(generator)
+    lo, hi = (a - mean) / std, (b - mean) / std  # standardised bounds
+    mass = 0.5 * (math.erfc(-hi / math.sqrt(2.0)) - math.erfc(-lo / math.sqrt(2.0)))
+    if mass < 0.01 and (lo >= 0.0 or hi <= 0.0):
+        # [a, b] far in one tail: redrawing would (almost) never finish; invert the CDF
+        return _write(tensor, mean + std * _tail_inverse_cdf(g, lo, hi, tensor.shape))
     out = g.normal(mean, std, tensor.shape)
     bad = (out < a) | (out > b)
     while bad.any():

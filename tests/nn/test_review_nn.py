@@ -42,3 +42,21 @@ def test_batchnorm_channel_mismatch_is_runtime_error():
     # torch: RuntimeError("running_mean should contain 4 elements not 3")
     with pytest.raises(RuntimeError, match="4 channels"):
         nn.BatchNorm1d(3)(cr.randn(5, 4))
+
+
+def test_init_bad_ranges_raise_runtime_error():
+    # torch: RuntimeError for from > to and for std < 0 (numpy's ValueError leaked before)
+    with pytest.raises(RuntimeError, match="from=2"):
+        nn.init.uniform_(cr.empty(3), a=2.0, b=1.0)
+    with pytest.raises(RuntimeError, match="std >= 0.0"):
+        nn.init.normal_(cr.empty(3), std=-1.0)
+
+
+@pytest.mark.parametrize(("a", "b"), [(5.0, 6.0), (-30.0, -10.0)])
+def test_trunc_normal_far_tail_terminates_inside_bounds(a, b):
+    # [a, b] with (almost) no normal mass: redrawing never finished; torch inverts the CDF
+    x = nn.init.trunc_normal_(cr.empty(500), mean=0.0, std=1.0, a=a, b=b).numpy()
+    assert x.min() >= a and x.max() <= b
+    # most of the truncated mass sits next to the bound nearest the mean
+    near = a if a > 0 else b
+    assert np.median(np.abs(x - near)) < 0.3
