@@ -163,12 +163,26 @@ def _toposort(roots: Sequence[Node]) -> list[Node]:
     """Nodes reachable from ``roots``, outputs first; iterative so deep graphs cannot recurse."""
     order: list[Node] = []
     if len(roots) == 1:
-        root = roots[0]
-        for t in root.inputs:
-            if t is not None and t.grad_fn is not None:
-                break
-        else:  # one op on leaves (the common tiny case): nothing to sort
-            return [root]
+        # A chain (each node has at most one producing node among its inputs: an MLP and its
+        # loss) is already in topological order when walked from the root: no set, no stack.
+        node: Node | None = roots[0]
+        while node is not None:
+            order.append(node)
+            nxt = None
+            for t in node.inputs:
+                if t is not None:
+                    fn = t.grad_fn
+                    if fn is not None and fn is not nxt:
+                        if nxt is not None:
+                            break  # a second producer: not a chain
+                        nxt = fn
+            else:
+                node = nxt
+                continue
+            break
+        else:
+            return order
+        order = []
     visited: set[Node] = set()
     for root in roots:
         if root in visited:
@@ -284,15 +298,17 @@ def run_backward(
         if g is None:
             continue
         # Once handed to a VJP an accumulator may be passed on by reference: never add into it.
-        if node.n_out == 1:
-            owned.discard(id(g))
+        multi = node.n_out != 1
+        if not multi:
+            if owned:
+                owned.discard(id(g))
         else:
             for gi in g:
                 owned.discard(id(gi))
         vjp = node.vjp
         if vjp is None:
             raise RuntimeError(_FREED)
-        if node.n_out > 1:
+        if multi:
             g = tuple(
                 gi if gi is not None else np.zeros(shape, dtype)
                 for gi, (shape, dtype) in zip(g, node.out_meta)
@@ -301,7 +317,8 @@ def run_backward(
             g = _output_hooks(node, g)
         if captured:
             _capture(node, g, captured, results)
-        for t, v in zip(node.inputs, node.versions):
+        inputs = node.inputs
+        for t, v in zip(inputs, node.versions):
             if t is not None and t._vc[0] != v:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
@@ -321,10 +338,13 @@ def run_backward(
             for obs in observers:
                 obs(node, g, gins)
         if not retain_graph:
-            node.release()
-        for i, t in enumerate(node.inputs):
+            node.vjp = None  # node.release(), without the call
+        needs = node.needs
+        i = -1
+        for t in inputs:
+            i += 1
             gi = gins[i]
-            if gi is None or t is None or not node.needs[i]:
+            if gi is None or t is None or not needs[i]:
                 continue
             data = t._data
             if gi.dtype is not data.dtype and gi.dtype != data.dtype:
@@ -332,8 +352,14 @@ def run_backward(
             if gi.shape != data.shape:
                 gi = sum_to_shape(gi, data.shape, node, i)
             fn = t.grad_fn
+            # the first gradient reaching a node or leaf is stored as is (inlined fast case)
             if fn is not None:
-                add_to_node(fn, t._out_idx, gi)
+                if fn.n_out == 1 and fn not in grads:
+                    grads[fn] = gi
+                else:
+                    add_to_node(fn, t._out_idx, gi)
+            elif id(t) not in leaf_grads:
+                leaf_grads[id(t)] = [t, gi]
             else:
                 add_to_leaf(t, gi)
 

@@ -81,6 +81,15 @@ class Linear(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         """``input @ weight.T + bias``."""
+        # Hot path (small models are overhead-bound): read the parameters from the registry
+        # instead of through Module.__getattr__, and check only what the op cannot.
+        params = self._parameters
+        if type(input) is Tensor and "weight" in params and "bias" in params:
+            w = params["weight"]
+            a = input._data
+            shape = a.shape
+            if shape and shape[-1] == self.in_features and a.dtype is w._data.dtype:
+                return _L.linear(input, w, params["bias"])
         w = self.weight
         shape = input.shape
         if not shape or shape[-1] != self.in_features:
