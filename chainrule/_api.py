@@ -55,11 +55,14 @@ def _dim(d: int, ndim: int, op: str = "") -> int:
     return int(d) % n if ndim else 0
 
 
-def _dims(dim: Any, ndim: int, op: str = "") -> tuple | None:
+def _dims(dim: Any, ndim: int, op: str = "", empty_means_all: bool = True) -> tuple | None:
     if dim is None:
         return None
     if isinstance(dim, int | np.integer):
-        return (_dim(dim, ndim, op),) if ndim else None
+        d = _dim(dim, ndim, op)  # why: validated even on a 0-d input (torch: IndexError)
+        return (d,) if ndim else None
+    if empty_means_all and len(dim) == 0:
+        return None  # torch reduces over every dim for dim=() / dim=[]
     dims = tuple(_dim(d, ndim, op) for d in dim)
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
@@ -211,6 +214,8 @@ def arange(
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     if vals[2] == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_int = _all(isinstance(v, int | np.integer) for v in vals)
         dt = np.dtype(np.int64) if is_int else _dtype.get_default_dtype().np
@@ -695,7 +700,9 @@ def prod(
 ) -> Tensor:
     """Product over ``dim`` (all elements by default)."""
     x = input if dtype is None else input.to(dtype)
-    return R.prod(x, axis=_dims(dim, x.ndim, "prod"), keepdim=keepdim)
+    out = R.prod(x, axis=_dims(dim, x.ndim, "prod"), keepdim=keepdim)
+    # why: NumPy widens small ints to int64; an explicit dtype= is the result dtype in torch
+    return out if dtype is None or out._data.dtype == x._data.dtype else out.to(x.dtype)
 
 
 def _correction(unbiased: Any, correction: Any) -> float:
@@ -717,6 +724,8 @@ def var(
     """Variance over ``dim`` with Bessel's correction by default (``correction=1``)."""
     if isinstance(dim, _bool):
         dim, unbiased = None, dim
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     return R.var(
         input,
         axis=_dims(dim, input.ndim, "var"),
@@ -769,6 +778,17 @@ def _check_nonempty(input: Tensor, name: str, dim: Any) -> None:
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
         )
+    _check_reduced_sizes(input, name, dim)
+
+
+def _check_reduced_sizes(input: Tensor, name: str, dims: Any) -> None:
+    """max-like reductions have no identity: torch refuses to reduce a size-0 dim."""
+    if input.numel() or dims is None or input.ndim == 0:
+        return
+    for d in (dims,) if isinstance(dims, int | np.integer) else dims:
+        d = _dim(d, input.ndim, name)
+        if input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
 
 def _max_min(input: Tensor, dim: Any, keepdim: bool, name: str, elementwise, full, per_dim, result):
@@ -799,29 +819,45 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Largest values over ``dim`` (all dims when empty); ties share the gradient."""
     dims = None if dim == () or dim is None else _dims(dim, input.ndim, "amax")
+    _check_nonempty(input, "amax", dims)
     return R.amax(input, axis=dims, keepdim=keepdim)
 
 
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Smallest values over ``dim`` (all dims when empty); ties share the gradient."""
     dims = None if dim == () or dim is None else _dims(dim, input.ndim, "amin")
+    _check_nonempty(input, "amin", dims)
     return R.amin(input, axis=dims, keepdim=keepdim)
+
+
+def _check_arg_reduction(input: Tensor, name: str, axis: int | None) -> None:
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if input.numel() == 0 and axis is None:
+        raise IndexError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+        )
+    _check_reduced_sizes(input, name, axis)
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (over the flattened tensor without ``dim``)."""
     axis = None if dim is None else _dim(dim, input.ndim, "argmax")
+    _check_arg_reduction(input, "argmax", axis)
     return R.argmax(input, axis=axis, keepdim=keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest value."""
     axis = None if dim is None else _dim(dim, input.ndim, "argmin")
+    _check_arg_reduction(input, "argmin", axis)
     return R.argmin(input, axis=axis, keepdim=keepdim)
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, computed stably."""
+    if input.numel() == 0:  # why: the stable form needs a max, which an empty dim lacks (-inf)
+        return log(sum(exp(input), dim, keepdim))
     return R.logsumexp(input, axis=_dims(dim, input.ndim, "logsumexp"), keepdim=keepdim)
 
 
@@ -854,8 +890,10 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None, **_: A
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    """Cumulative sum along ``dim``."""
+    """Cumulative sum along ``dim`` (integers and bools accumulate in int64, as torch does)."""
     x = input if dtype is None else input.to(dtype)
+    if dtype is None and x._data.dtype.kind in "biu":
+        x = x.to(_dtype.int64)
     if x.ndim == 0:
         return x * 1
     return R.cumsum(x, dim=_dim(dim, x.ndim, "cumsum"))
@@ -865,13 +903,19 @@ def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where every element (over ``dim``) is nonzero."""
     # as ops (not np.all on the data) so that a traced / ONNX-exported forward recomputes it
     b = input if input._data.dtype == np.bool_ else E.ne(input, 0)
-    return R.amin(b, axis=_dims(dim, input.ndim, "all"), keepdim=keepdim)
+    axis = _dims(dim, input.ndim, "all", empty_means_all=False)
+    if input.numel() == 0:  # why: amin has no identity on an empty dim; all() of nothing is True
+        return _make(np.all(b._data, axis=axis, keepdims=keepdim))
+    return R.amin(b, axis=axis, keepdim=keepdim)
 
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where some element (over ``dim``) is nonzero."""
     b = input if input._data.dtype == np.bool_ else E.ne(input, 0)
-    return R.amax(b, axis=_dims(dim, input.ndim, "any"), keepdim=keepdim)
+    axis = _dims(dim, input.ndim, "any", empty_means_all=False)
+    if input.numel() == 0:  # why: any() of nothing is False (amax has no identity)
+        return _make(np.any(b._data, axis=axis, keepdims=keepdim))
+    return R.amax(b, axis=axis, keepdim=keepdim)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
@@ -904,8 +948,20 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
     """Sorted values along ``dim`` and the permutation indices."""
     d = _dim(dim, input.ndim, "sort")
-    key = -input._data if descending else input._data
-    idx = np.argsort(key, axis=d, kind="stable").astype(np.int64)
+    a = input._data
+    if a.ndim == 0:
+        return return_types.sort(input * 1, zeros((), dtype=_dtype.int64))
+    if descending:
+        # why: -a wraps unsigned ints, fails on bool and would put NaN last; torch puts NaN
+        # first when descending (NaN sorts as the largest) and keeps ties in input order
+        if a.dtype.kind in "biu":
+            idx = np.argsort(-a.astype(np.int64), axis=d, kind="stable")
+        else:
+            nan = np.isnan(a)
+            idx = np.lexsort((np.where(nan, 0, -a), ~nan), axis=d)
+    else:
+        idx = np.argsort(a, axis=d, kind="stable")
+    idx = idx.astype(np.int64)
     return return_types.sort(gather(input, d, _make(idx)), _make(idx))
 
 
@@ -1000,7 +1056,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         shape = tuple(n for n in input.shape if n != 1)
     else:
-        dims = _dims(dim, input.ndim, "squeeze") or ()
+        dims = _dims(dim, input.ndim, "squeeze", empty_means_all=False) or ()
         shape = tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1))
     return reshape(input, shape)
 
@@ -1245,7 +1301,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 def flip(input: Tensor, dims: Any) -> Tensor:
     """Reverse the order along ``dims``."""
-    return S.flip(input, dims=_dims(dims, input.ndim, "flip"))
+    return S.flip(input, dims=_dims(dims, input.ndim, "flip", empty_means_all=False))
 
 
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:

@@ -805,7 +805,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
             k = np.expand_dims(np.where(nan.any(axis=d), n - nan.sum(axis=d), (n - 1) // 2), d)
     r = _kth(x, k, d, keepdim, "median")
     if not input.ndim:
-        return _median_type(r.values.reshape(()), r.indices.reshape(()))
+        return _median_type(r[0].reshape(()), r[1].reshape(()))
     return _median_type(*r)
 
 

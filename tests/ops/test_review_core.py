@@ -50,3 +50,55 @@ def test_integer_division_by_zero_and_bool_raise_like_torch(fn) -> None:
         fn(cr, cr.tensor([True]), cr.tensor([True]))
     # float operands are IEEE (no error), as in torch
     fn(cr, cr.tensor([5.0]), 0.0)
+
+
+@pytest.mark.parametrize("fn", ["sum", "mean", "amax", "amin", "std", "var", "norm", "nansum"])
+def test_empty_dim_list_reduces_everything(fn) -> None:
+    a, b = cr.arange(24.0).reshape(2, 3, 4), torch.arange(24.0).reshape(2, 3, 4)
+    _same(getattr(a, fn)(dim=()), getattr(b, fn)(dim=()))
+    _same(getattr(a, fn)(dim=[]), getattr(b, fn)(dim=[]))
+
+
+def test_reduction_edge_cases_match_torch() -> None:
+    with pytest.raises(IndexError):
+        cr.tensor(3.0).sum(1)
+    with pytest.raises(IndexError):
+        cr.zeros(0, 3).amax(0)
+    with pytest.raises(IndexError):
+        cr.zeros(0, 3).max(0)
+    with pytest.raises(IndexError):
+        cr.zeros(0, 3).argmax()
+    with pytest.raises(RuntimeError):
+        cr.zeros(0, 3).amax()
+    with pytest.raises(RuntimeError):
+        cr.tensor([True, False]).argmax()
+    with pytest.raises(RuntimeError):
+        cr.tensor([1, 2, 3]).var()
+    assert cr.zeros(0, 3).all().item() is True and cr.zeros(0, 3).any().item() is False
+    assert cr.zeros(0, 3).all(0).shape == (3,)
+    assert cr.ones(2, 2).all(dim=()).shape == (2, 2)  # torch: an empty dim list keeps all dims
+    _same(cr.zeros(0, 3).logsumexp(0), torch.zeros(0, 3).logsumexp(0))
+    _same(cr.zeros(0, 3).amax(1), torch.zeros(0, 3).amax(1))
+    _same(
+        cr.tensor([1, 2, 3]).prod(dtype=cr.int32), torch.tensor([1, 2, 3]).prod(dtype=torch.int32)
+    )
+    _same(
+        cr.tensor([1, 2, 3], dtype=cr.uint8).cumsum(0),
+        torch.tensor([1, 2, 3], dtype=torch.uint8).cumsum(0),
+    )
+    assert cr.tensor(3.0).median(0).values.item() == 3.0
+    with pytest.raises(RuntimeError):
+        cr.arange(5, 0)
+    assert cr.arange(3, 3, -1).shape == (0,)
+
+
+def test_sort_descending_nan_unsigned_bool_and_stability() -> None:
+    v = [3.0, float("nan"), 1.0, float("inf"), float("nan"), 3.0]
+    a, b = cr.tensor(v).sort(descending=True), torch.tensor(v).sort(descending=True, stable=True)
+    assert a.indices.tolist() == b.indices.tolist()
+    for dt in ("uint8", "bool", "int64"):
+        x = [0, 1, 0, 1] if dt == "bool" else [0, 2, 1, 2]
+        a = cr.tensor(x, dtype=getattr(cr, dt)).sort(descending=True)
+        b = torch.tensor(x, dtype=getattr(torch, dt)).sort(descending=True, stable=True)
+        assert a.indices.tolist() == b.indices.tolist()
+    assert cr.tensor(2.0).sort(descending=True).values.item() == 2.0
