@@ -85,7 +85,9 @@ class _Flattener:
     def name_for(self, path: str) -> str:
         name = path or "tensor"
         n = 1
-        while name in self.tensors:
+        # "__metadata__" is the safetensors header's own key: a tensor of that name would make
+        # the file unreadable, so it is renamed (the layout maps it back to the user's key).
+        while name in self.tensors or name == "__metadata__":
             n += 1
             name = f"{path}#{n}"
         return name
@@ -159,6 +161,9 @@ def _write_bytes(path: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise RuntimeError(f"Parent directory {directory} does not exist.")
+    if os.path.isdir(path):
+        # Checked first so the error names the user's path, not the temporary file.
+        raise IsADirectoryError(f"cr.save: {path!r} is a directory; give a file path")
     # mkstemp creates the file 0600; give the result the mode a plain open() would (or keep the
     # mode of the file being replaced).
     if os.path.exists(path):
@@ -355,7 +360,13 @@ def load_with_metadata(f: Any) -> tuple[Any, dict[str, str]]:
         tree = json.loads(layout)
     except json.JSONDecodeError as e:
         raise ValueError(f"{source}: corrupted {LAYOUT_KEY} metadata ({e})") from None
-    return _build(tree, arrays, source), metadata
+    try:
+        return _build(tree, arrays, source), metadata
+    except (TypeError, ValueError, KeyError) as e:
+        # A hand-edited or damaged layout: name the file instead of a bare unpacking error.
+        if str(e).startswith(source):
+            raise
+        raise ValueError(f"{source}: corrupted {LAYOUT_KEY} metadata ({e})") from None
 
 
 def load(
