@@ -126,12 +126,34 @@ def _check_optimizer(path: str, optimizer: Any, saved: Mapping[str, Any]) -> Non
             f"parameter groups, this optimizer has {len(groups)}"
         )
     for i, (g, s) in enumerate(zip(groups, saved_groups)):
+        # Another optimizer type has other hyper-parameters (SGD's momentum vs Adam's betas):
+        # loading it would replace this optimizer's settings and fail, or misbehave, later.
+        # (initial_lr is added by whichever lr scheduler was created; it is not a type marker.)
+        mine, theirs = set(g) - {"params", "initial_lr"}, set(s) - {"params", "initial_lr"}
+        if mine != theirs:
+            raise ValueError(
+                f"load_checkpoint({path!r}): the checkpoint's optimizer is of another type: its "
+                f"parameter group {i} has settings {sorted(theirs)}, this "
+                f"{type(optimizer).__name__} has {sorted(mine)}"
+            )
         if len(g.get("params", [])) != len(s.get("params", [])):
             raise ValueError(
                 f"load_checkpoint({path!r}): loaded state dict contains a parameter group "
                 f"({i}) that doesn't match the size of optimizer's group: "
                 f"{len(s.get('params', []))} vs {len(g.get('params', []))} parameters"
             )
+
+
+def _check_scheduler(path: str, scheduler: Any, saved: Any) -> None:
+    # Public state keys identify the scheduler type (StepLR has step_size, ExponentialLR not);
+    # loading another type's state would silently change this scheduler's settings.
+    mine = {k for k in scheduler.state_dict() if not k.startswith("_")}
+    theirs = {k for k in (saved if isinstance(saved, Mapping) else {}) if not k.startswith("_")}
+    if mine != theirs:
+        raise ValueError(
+            f"load_checkpoint({path!r}): the checkpoint's scheduler is of another type: it "
+            f"holds {sorted(theirs)}, this {type(scheduler).__name__} has {sorted(mine)}"
+        )
 
 
 def load_checkpoint(
@@ -167,6 +189,8 @@ def load_checkpoint(
         _check_model(spath, model, payload["model"])
     if optimizer is not None:
         _check_optimizer(spath, optimizer, payload["optimizer"])
+    if scheduler is not None:
+        _check_scheduler(spath, scheduler, payload["scheduler"])
     if model is not None:
         model.load_state_dict(payload["model"], strict=strict)
     if optimizer is not None:
