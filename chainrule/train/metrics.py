@@ -63,8 +63,9 @@ def _class_scores(output: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
 def _binary_or_classes(output: Any, target: Any, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Predicted labels and true labels for binary (same shape) or multi-class outputs."""
     out, tgt = _np(output), _np(target)
-    if out.shape == tgt.shape and (np.issubdtype(tgt.dtype, np.floating) or out.ndim <= 1):
-        # Binary: one score per example (BCE-style); targets are 0/1 (possibly float).
+    if out.shape == tgt.shape:
+        # Binary: one score per example (BCE-style); targets are 0/1 (float or integer). Equal
+        # shapes can never be class scores with class-index targets.
         return (out > threshold).astype(np.int64).reshape(-1), tgt.reshape(-1).astype(np.int64)
     scores, labels = _class_scores(out, tgt)
     return scores.argmax(axis=-1), labels.astype(np.int64)
