@@ -82,6 +82,11 @@ def as_loader(
             raise ValueError("fit: the data is empty (0 examples)")
         dataset = TensorDataset(_to_tensor(x, float_dtype), _to_tensor(y, float_dtype))
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    if isinstance(data, dict):
+        raise TypeError(
+            "fit: data must be a Dataset, a DataLoader or an (x, y) pair of arrays/tensors, got "
+            f"a dict with keys {list(data)}; pass (x, y) instead"
+        )
     if isinstance(data, Dataset) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
         if hasattr(data, "__len__") and len(data) == 0:
             raise ValueError("fit: the data is empty (0 examples)")
@@ -94,6 +99,17 @@ def as_loader(
     )
 
 
+def check_reiterable(data: Any, name: str) -> None:
+    """Reject a generator/iterator: fit reads its data once per epoch (and once for the shape
+    check), so a one-shot iterator would silently leave later epochs with no data."""
+    if data is not None and hasattr(data, "__next__") and iter(data) is data:
+        raise TypeError(
+            f"fit: {name} is a one-shot iterator ({type(data).__name__}), which cannot be read "
+            "again each epoch; pass a DataLoader, a Dataset, an (x, y) pair, or an object whose "
+            "__iter__ starts a new pass over the batches"
+        )
+
+
 def split_batch(batch: Any) -> tuple[tuple[Any, ...], Any]:
     """``(inputs, target)`` from a batch ``(x, y)``; longer tuples give several inputs."""
     if isinstance(batch, dict):
@@ -103,7 +119,21 @@ def split_batch(batch: Any) -> tuple[tuple[Any, ...], Any]:
             "fit: each batch must be an (input, target) pair; got "
             f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}"
         )
+    if any(type(b).__module__.startswith("torch") for b in batch):
+        # Batches from a torch DataLoader: same values, as chainrule tensors (dtype kept).
+        batch = [_from_torch(b) for b in batch]
     return tuple(batch[:-1]), batch[-1]
+
+
+def _from_torch(x: Any) -> Any:
+    import chainrule as cr
+
+    if type(x).__module__.startswith("torch") and hasattr(x, "detach"):
+        t = x.detach().cpu()
+        if str(t.dtype) == "torch.bfloat16":
+            t = t.float()
+        return cr.from_numpy(np.ascontiguousarray(t.numpy()))
+    return x
 
 
 def num_batches(loader: Any) -> int | None:
@@ -164,11 +194,11 @@ def check_output_target(output: Any, target: Any, loss_fn: Any) -> None:
 
 def scheduler_interval(scheduler: Any, interval: str | None) -> str | None:
     """``"batch"`` or ``"epoch"``: when to call ``scheduler.step()``."""
+    if interval is not None and interval not in ("batch", "epoch"):
+        raise ValueError(f"scheduler_interval must be 'batch' or 'epoch', got {interval!r}")
     if scheduler is None:
         return None
     if interval is not None:
-        if interval not in ("batch", "epoch"):
-            raise ValueError(f"scheduler_interval must be 'batch' or 'epoch', got {interval!r}")
         return interval
     return "batch" if type(scheduler).__name__ in _PER_BATCH_SCHEDULERS else "epoch"
 
