@@ -99,8 +99,13 @@ def fit(
         ...               optimizer=optim.Adam(model.parameters()), epochs=5)
     """
     # ---- set-up: seed, batches, metrics, callbacks; validate everything before training
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if not isinstance(epochs, int | np.integer) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError(f"epochs must be >= 0 (an integer), got {epochs!r}")
+    if clip_grad_norm is not None and not clip_grad_norm > 0:
+        # a negative max norm would flip every gradient's sign (gradient ascent)
+        raise ValueError(f"clip_grad_norm must be a positive number, got {clip_grad_norm!r}")
+    _setup.check_reiterable(train_data, "train_data")
+    _setup.check_reiterable(val_data, "val_data")
     if seed is not None:
         cr.manual_seed(seed)
     if metrics is None:
@@ -144,7 +149,7 @@ def fit(
     if resume is not None:
         _setup.resume(state, resume)
     state.num_batches = _setup.num_batches(train_loader)
-    _preflight(model, train_loader, loss)
+    _preflight(model, train_loader, loss, metric_objs)
 
     hooks = {name: bound_hooks(callbacks, name) for name in
              ("on_fit_start", "on_epoch_start", "on_after_backward", "on_batch_end",
@@ -235,7 +240,7 @@ def _call(methods: list[Any], state: FitState) -> None:
         method(state)
 
 
-def _preflight(model: Any, loader: Any, loss: Any) -> None:
+def _preflight(model: Any, loader: Any, loss: Any, metric_objs: Sequence[Metric] = ()) -> None:
     """Run the first batch through the model (eval mode, no gradients) and check the shapes.
 
     This raises before any weight changes, with both shapes named, instead of failing deep
@@ -251,6 +256,11 @@ def _preflight(model: Any, loader: Any, loss: Any) -> None:
         with cr.no_grad():
             output = model(*inputs)
             _setup.check_output_target(output, target, loss)
+            # A metric that cannot read this output/target must fail now, not after the first
+            # optimizer step (each epoch resets the metrics, so this update is not counted).
+            for m in metric_objs:
+                m.update(output, target)
+                m.reset()
     finally:
         model.train(was_training)
 
@@ -337,9 +347,12 @@ def predict(model: Any, data: Any, *, batch_size: int = 256) -> Any:
     try:
         with cr.no_grad():
             for batch in loader:
-                inputs = (
-                    _setup.split_batch(batch)[0] if isinstance(batch, (tuple, list)) else (batch,)
-                )
+                if isinstance(batch, (tuple, list)) and len(batch) == 1:
+                    inputs = tuple(batch)  # a dataset of inputs only, e.g. TensorDataset(x)
+                elif isinstance(batch, (tuple, list)):
+                    inputs = _setup.split_batch(batch)[0]
+                else:
+                    inputs = (batch,)
                 outputs.append(model(*inputs))
     finally:
         model.train(was_training)
