@@ -399,11 +399,14 @@ def normalize(
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """``x1·x2 / max(‖x1‖·‖x2‖, eps)`` along ``dim``."""
-    w12 = _api.sum(x1 * x2, dim)
-    n1 = _api.norm(x1, 2, dim)
-    n2 = _api.norm(x2, 2, dim)
-    return w12 / _api.clamp(n1 * n2, eps, None)
+    """``Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps))`` along ``dim``.
+
+    Each norm is clamped on its own, as torch does (not their product): a near-zero x1 gives
+    x1·x2 / (eps·‖x2‖) and its gradient x2 / (eps·‖x2‖).
+    """
+    n1 = _api.clamp(_api.norm(x1, 2, dim, keepdim=True), eps, None)
+    n2 = _api.clamp(_api.norm(x2, 2, dim, keepdim=True), eps, None)
+    return _api.sum((x1 / n1) * (x2 / n2), dim)
 
 
 # ---------------------------------------------------------------------------- dropout
@@ -744,6 +747,9 @@ def _class_weight(weight: Any, c: int, like: Tensor) -> Any:
     return w.astype(like._data.dtype, copy=False)
 
 
+_INTP = np.dtype(np.intp)
+
+
 def _check_class_target(name: str, input: Tensor, tgt: np.ndarray, ignore_index: int) -> None:
     """Class-index targets: shape (N, d1, …) for input (N, C, d1, …), values in [0, C)."""
     if input.ndim == 1:
@@ -789,6 +795,36 @@ def cross_entropy(
     (N, …) or class probabilities (same shape as input), fused with log_softmax; stable for
     large logits. ``weight`` (C,) rescales classes; 'mean' over indices is the weighted mean.
     """
+    if (
+        weight is None
+        and size_average is None
+        and reduce is None
+        and label_smoothing == 0.0
+        and type(input) is Tensor
+        and type(target) is Tensor
+    ):
+        # Hot path of every classifier's training step: (N, C) float logits, (N,) int64
+        # indices all in [0, C) (viewed as unsigned, negatives are huge: ONE reduction checks
+        # both bounds). Anything else takes the full validation below.
+        x = input._data
+        tgt = target._data
+        if (
+            x.ndim == 2
+            and tgt.dtype is _INTP
+            and x.dtype.kind == "f"
+            and tgt.shape == (x.shape[0],)
+            and x.shape[0]
+            and reduction in ("mean", "sum", "none")
+            and tgt.view(np.uintp).max() < x.shape[1]
+        ):
+            return _Lo.cross_entropy(
+                input,
+                target=tgt,
+                weight=None,
+                ignore_index=int(ignore_index),
+                reduction=reduction,
+                label_smoothing=0.0,
+            )
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _check_float(input, "cross_entropy")

@@ -14,6 +14,21 @@ def linear(x, w, b=None):
     The VJP skips the GEMM of any input that does not need a gradient (the first layer's
     ``x̄``, frozen weights), which is a real saving on CPU.
     """
+    if x.ndim == 2:
+        # the usual (batch, in) case, written out: small models pay per Python operation
+        y = x @ w.T
+        if b is not None:
+            y += b
+
+        def vjp2(g, needs):
+            # np.add.reduce is what ndarray.sum calls, minus its Python wrapper
+            return (
+                g @ w if needs[0] else None,
+                g.T @ x if needs[1] else None,
+                np.add.reduce(g, axis=0) if b is not None and needs[2] else None,
+            )
+
+        return y, vjp2
     # (*, in) inputs run as ONE (rows, in) GEMM: NumPy's matmul on a 3-D operand loops over
     # the leading dim with a small GEMM each, which is many times slower.
     x2 = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
