@@ -155,8 +155,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise SystemExit(_usage_error(f"unknown model {model_name!r} for task {task.name!r}; "
                                       f"valid: {', '.join(models.MODELS[task.name])}"))  # fmt: skip
     out = Path(args.out or f"runs/{task.name}")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(_usage_error(f"--out {str(out)!r} is a file, not a directory"))
     data = _load_task_data(task, args, model_name)
+    out.mkdir(parents=True, exist_ok=True)  # only once the data loaded: no empty run dirs
 
     cr.manual_seed(args.seed)
     model = models.get_model(task.name, model_name, **data.model_kwargs)
