@@ -173,7 +173,8 @@ def gradcheck(
 
     Raises:
         GradcheckError: naming the tensor, index, analytic and numeric value of each mismatch.
-        ValueError: when nothing differentiable is given (e.g. only integer inputs).
+        ValueError: when nothing differentiable is given (e.g. only integer inputs), or when
+            ``fn`` gives different outputs for the same inputs (e.g. Dropout in training mode).
     """
     from .. import autograd
     from .._tensor import Tensor
@@ -256,6 +257,17 @@ def gradcheck(
     out_shapes = [o.shape for o in outs]
     out_sizes = [int(np.prod(s)) for s in out_shapes]
     m = sum(out_sizes)
+    # Finite differences assume the same input gives the same output. A random function (a
+    # model with Dropout in training mode) would show up as a bogus "mismatch at a kink".
+    first = np.concatenate([np.asarray(o._data, np.float64).ravel() for o in outs])
+    again = np.concatenate([np.asarray(o._data, np.float64).ravel() for o in forward()])
+    spread = float(np.max(np.abs(first - again), initial=0.0))
+    if first.shape != again.shape or spread > nondet_tol:
+        raise ValueError(
+            "gradcheck: the function is not deterministic: two evaluations at the same point "
+            f"differ (max difference {spread:.3g}); a model with Dropout or another random "
+            "layer in training mode? Call model.eval() first, or raise nondet_tol"
+        )
 
     def out_vector() -> np.ndarray:
         with autograd.no_grad():
