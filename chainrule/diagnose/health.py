@@ -510,6 +510,18 @@ def _unpack(batch: Any) -> tuple[Any, Any]:
     )
 
 
+def _as_tensor(value: Any, float_dtype: Any) -> Any:
+    from .._tensor import _make
+
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.dtype.kind == "f":
+        value = value.astype(float_dtype)
+    elif value.dtype.kind in "iu":
+        value = value.astype(np.int64)
+    return _make(np.ascontiguousarray(value))
+
+
 def health(
     model: Any,
     batch: Any,
@@ -537,6 +549,9 @@ def health(
     layers_p = _param_layers(model)
     if not layers_p:
         raise ValueError("health: the model has no parameters that require grad")
+    # NumPy batches (as fit accepts them): floats in the model's dtype, integers as int64.
+    dtype = next(iter(p._data.dtype for _, _, ps in layers_p for _, p in ps), np.float32)
+    x, y = (_as_tensor(v, dtype) for v in (x, y))
     saved_grads = {id(p): p.grad for _, _, ps in layers_p for _, p in ps}
 
     def restore_grads() -> None:
