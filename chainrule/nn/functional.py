@@ -401,12 +401,17 @@ def normalize(
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """``Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps))`` along ``dim``.
 
-    Each norm is clamped on its own, as torch does (not their product): a near-zero x1 gives
-    x1·x2 / (eps·‖x2‖) and its gradient x2 / (eps·‖x2‖).
+    Each norm is clamped on its own, as torch does (not their product). torch clamps the norms
+    in place without autograd, so a clamped norm keeps the unclamped norm's gradient: the same
+    here (value max(‖x‖, eps), gradient of ‖x‖).
     """
-    n1 = _api.clamp(_api.norm(x1, 2, dim, keepdim=True), eps, None)
-    n2 = _api.clamp(_api.norm(x2, 2, dim, keepdim=True), eps, None)
-    return _api.sum((x1 / n1) * (x2 / n2), dim)
+
+    def clamped_norm(x: Tensor) -> Tensor:
+        n = _api.norm(x, 2, dim, keepdim=True)
+        nd = n.detach()
+        return n + (_api.clamp(nd, eps, None) - nd)
+
+    return _api.sum((x1 / clamped_norm(x1)) * (x2 / clamped_norm(x2)), dim)
 
 
 # ---------------------------------------------------------------------------- dropout
