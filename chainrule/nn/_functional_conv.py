@@ -74,13 +74,16 @@ def _conv_pads(padding: Any, kernel: tuple, dilation: tuple, stride: tuple, name
             return tuple((0, 0) for _ in range(n))
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError("padding='same' is not supported for strided convolutions")
+                # torch's functional form raises RuntimeError (the module's constructor: ValueError)
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
             out = []
             for k, d in zip(kernel, dilation):
                 total = d * (k - 1)
                 out.append((total // 2, total - total // 2))
             return tuple(out)
-        raise ValueError(f"Invalid padding string {padding!r}, should be one of ('valid', 'same')")
+        raise RuntimeError(
+            f"Invalid padding string {padding!r}, should be one of ('valid', 'same')"
+        )
     p = _tuple(padding, n, "padding")
     if any(v < 0 for v in p):
         raise RuntimeError(f"{name}: negative padding is not supported, got {p}")

@@ -60,3 +60,26 @@ def test_trunc_normal_far_tail_terminates_inside_bounds(a, b):
     # most of the truncated mass sits next to the bound nearest the mean
     near = a if a > 0 else b
     assert np.median(np.abs(x - near)) < 0.3
+
+
+def test_cosine_similarity_clamps_each_norm_like_torch():
+    torch = pytest.importorskip("torch")
+    # zero rows and rows below eps: torch clamps ‖x1‖ and ‖x2‖ separately (not their product)
+    an = np.array([[0.0, 0.0, 0.0], [1e-5, 0.0, 0.0], [0.3, -1.0, 2.0]], np.float32)
+    bn = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.5, 0.1, 0.0]], np.float32)
+    a = cr.tensor(an, requires_grad=True)
+    out = F.cosine_similarity(a, cr.tensor(bn), eps=1e-3)
+    out.sum().backward()
+    at = torch.tensor(an, requires_grad=True)
+    ref = torch.nn.functional.cosine_similarity(at, torch.tensor(bn), eps=1e-3)
+    ref.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), rtol=1e-4)
+
+
+def test_functional_conv_padding_string_errors_are_runtime_errors():
+    x, w = cr.ones(1, 1, 5, 5), cr.ones(1, 1, 3, 3)
+    with pytest.raises(RuntimeError, match="strided"):
+        F.conv2d(x, w, padding="same", stride=2)
+    with pytest.raises(RuntimeError, match="Invalid padding string"):
+        F.conv2d(x, w, padding="full")
