@@ -43,6 +43,7 @@ class Tensor:
         "_vc",
         "_hooks",
         "_grad_buf",
+        "_vbase",  # (base, index) for a basic-index view, read with getattr (unset elsewhere)
         "__weakref__",
     )
     # Make ndarray ⊕ Tensor call Tensor's reflected operators instead of NumPy's.
@@ -104,6 +105,11 @@ class Tensor:
     def device(self) -> device:
         """Always the CPU."""
         return CPU
+
+    @property
+    def _version(self) -> builtins.int:
+        """How many in-place changes this tensor's storage has seen (torch's ``_version``)."""
+        return self._vc[0]
 
     @property
     def is_leaf(self) -> bool:
@@ -471,10 +477,13 @@ class Tensor:
     def __getitem__(self, key: Any) -> Tensor:
         idx = _index(key, self)
         if (self.requires_grad and state.enabled) or _registry._tracer is not None:
-            return _registry_getitem(self, index=idx)
+            out = _registry_getitem(self, index=idx)
+            if out._data.base is not None and not _is_advanced(idx):
+                out._vbase = (self, idx)
+            return out
         out = self._data[idx]
         if isinstance(out, np.ndarray) and out.base is not None and not _is_advanced(idx):
-            return _view(self, out)
+            return _view(self, out, idx)
         return _make(np.asarray(out) if type(out) is not np.ndarray else out)
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -500,6 +509,8 @@ class Tensor:
         if tracking:
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(_LEAF_INPLACE)
+            _check_view_of_leaf(self)
+            _protect_saved(self)
             from .ops.indexing import index_put
 
             snap = _snapshot(self)
@@ -507,6 +518,7 @@ class Tensor:
             if isinstance(v, Tensor) and v._data.dtype != self._data.dtype:
                 v = v.to(self.dtype)
             _rebase(self, index_put(snap, v, index=idx))
+            _propagate_to_base(self)
             return
         self._data[idx] = val._data if isinstance(val, Tensor) else val
         self._vc[0] += 1
@@ -522,11 +534,14 @@ class Tensor:
         if tracking:
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(_LEAF_INPLACE)
+            _check_view_of_leaf(self)
+            _protect_saved(self)
             r = fn(_snapshot(self), *others)
             _check_cast(r._data.dtype, self._data.dtype, fn.__name__)
             if r._data.dtype != self._data.dtype:
                 r = r.to(self.dtype)
             _rebase(self, r)
+            _propagate_to_base(self)
             return self
         from .autograd.grad_mode import no_grad
 
@@ -598,10 +613,75 @@ def _make(data: np.ndarray, node: engine.Node | None = None, idx: builtins.int =
     return t
 
 
-def _view(base: Tensor, data: np.ndarray) -> Tensor:
+def _view(base: Tensor, data: np.ndarray, idx: Any = None) -> Tensor:
     out = _make(data)
     out._vc = base._vc
+    if idx is not None:
+        out._vbase = (base, idx)
     return out
+
+
+def _check_view_of_leaf(t: Tensor) -> None:
+    vb = getattr(t, "_vbase", None)
+    while vb is not None:
+        base = vb[0]
+        if base.requires_grad and base.grad_fn is None and state.enabled:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation."
+            )
+        vb = getattr(base, "_vbase", None)
+
+
+def _protect_saved(t: Tensor) -> None:
+    """Before ``t``'s memory is overwritten in place, give the VJPs that captured it (the node
+    that produced ``t`` or one of its bases: exp, sigmoid, div … keep their output) a private
+    copy, so their gradients stay right instead of silently using the new values."""
+    data = t._data
+    x: Tensor | None = t
+    while x is not None:
+        vb = getattr(x, "_vbase", None)
+        node = x.grad_fn
+        if (
+            vb is not None
+            and node is not None
+            and getattr(node.opdef, "name", None) == "getitem"
+            and len(node.inputs) == 1
+            and node.inputs[0] is vb[0]
+        ):
+            # why: the engine routes through an input's *current* grad_fn; the base is
+            # about to be rebased, so the view's getitem must keep the base's old place
+            b = vb[0]
+            alias = _make(b._data, b.grad_fn, b._out_idx)
+            alias.requires_grad = b.requires_grad
+            node.inputs = (alias,)
+        node = x.grad_fn
+        cells = getattr(getattr(node, "vjp", None), "__closure__", None) or ()
+        for cell in cells:
+            try:
+                v = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if type(v) is np.ndarray and np.may_share_memory(v, data):
+                cell.cell_contents = v.copy()
+        vb = getattr(x, "_vbase", None)
+        x = vb[0] if vb is not None else None
+
+
+def _propagate_to_base(t: Tensor) -> None:
+    """A tracked in-place op on a view also changed its base: give the base the new graph
+    (torch's CopySlices), else the base's gradient would miss the op (silently wrong)."""
+    vb = getattr(t, "_vbase", None)
+    if vb is None:
+        return
+    from .ops.indexing import index_put
+
+    while vb is not None:
+        base, idx = vb
+        _rebase(base, index_put(_snapshot(base), t, index=idx))
+        if base._vc is t._vc:  # a shared counter: one in-place op is one version
+            base._vc[0] -= 1
+        t, vb = base, getattr(base, "_vbase", None)
 
 
 def _snapshot(t: Tensor) -> Tensor:

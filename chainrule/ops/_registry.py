@@ -58,6 +58,7 @@ class OpDef:
         "multi",
         "opmath",
         "quiet",
+        "reads_inputs",
     )
 
     def __init__(
@@ -86,6 +87,9 @@ class OpDef:
         self.multi = multi
         self.opmath = opmath
         self.quiet = quiet
+        # False for ops whose VJP needs only input shapes (getitem): an in-place change of the
+        # input after the op is then harmless, as in torch (SelectBackward saves no tensor)
+        self.reads_inputs = True
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r})"
@@ -258,14 +262,24 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
     if not (requires and state.enabled):
         return _wrap_plain(out, half)
     n = len(inputs)
-    if n == 1 and type(inputs[0]) is Tensor:  # unary ops: nothing to loop over
+    if n == 1 and isinstance(inputs[0], Tensor):  # unary ops: nothing to loop over
         x = inputs[0]
         tensors, needs, versions = inputs, (True,), (x._vc[0],)
-    elif n == 2 and type(inputs[0]) is Tensor and type(inputs[1]) is Tensor:
+    elif n == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
         x, y = inputs
         tensors = inputs
         needs = (x.requires_grad, y.requires_grad)
         versions = (x._vc[0], y._vc[0])
+    elif (
+        n == 3
+        and isinstance(inputs[0], Tensor)
+        and isinstance(inputs[1], Tensor)
+        and isinstance(inputs[2], Tensor)
+    ):  # linear(x, W, b) and other three-tensor ops (Parameters included)
+        x, y, z = inputs
+        tensors = inputs
+        needs = (x.requires_grad, y.requires_grad, z.requires_grad)
+        versions = (x._vc[0], y._vc[0], z._vc[0])
     else:
         tensors = tuple([x if isinstance(x, Tensor) else None for x in inputs])
         needs = tuple([x is not None and x.requires_grad for x in tensors])
