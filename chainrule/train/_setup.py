@@ -216,6 +216,25 @@ def valid_log_names(metric_names: list[str], has_val: bool) -> list[str]:
 
 def check_monitors(callbacks: list[Any], valid: list[str], scheduler_monitor: str | None) -> None:
     """Every ``monitor`` a callback (or ReduceLROnPlateau) watches must be a logged name."""
+    # Callbacks of the user's own may add log names at epoch end (GradientMonitor: grad_norm).
+    own = any(not type(cb).__module__.startswith("chainrule.") for cb in callbacks)
+    for cb in callbacks:
+        template = getattr(cb, "path", None)
+        if type(cb).__name__ == "ModelCheckpoint" and isinstance(template, str):
+            # Fill the path template now: a typo must fail before training, not after epoch 1.
+            try:
+                template.format(**dict.fromkeys([*valid, "time", "grad_norm"], 0.0), epoch=1)
+            except KeyError:
+                if not own:
+                    raise ValueError(
+                        f"ModelCheckpoint: cannot fill in the path {template!r}; available "
+                        f"names: epoch, {', '.join([*valid, 'time'])}"
+                    ) from None
+            except (ValueError, IndexError, AttributeError) as e:
+                raise ValueError(
+                    f"ModelCheckpoint: cannot fill in the path {template!r} ({e!r}); available "
+                    f"names: epoch, {', '.join([*valid, 'time'])}"
+                ) from e
     wanted = [(type(cb).__name__, getattr(cb, "monitor", None)) for cb in callbacks]
     wanted.append(("ReduceLROnPlateau (scheduler_monitor)", scheduler_monitor))
     for owner, name in wanted:

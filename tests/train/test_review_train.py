@@ -103,3 +103,15 @@ def test_fit_on_a_torch_dataloader():
     loader = torch.utils.data.DataLoader(data, batch_size=8)
     hist = _fit(nn.Linear(4, 2), loader, epochs=1)
     assert len(hist) == 1 and np.isfinite(hist["loss"][0])
+
+
+def test_checkpoint_path_template_typo_fails_before_training(tmp_path):
+    model = nn.Linear(4, 2)
+    before = _weights(model)
+    bad = cr.train.callbacks.ModelCheckpoint(str(tmp_path / "ck-{val_los:.3f}.st"))
+    with pytest.raises(ValueError, match="cannot fill in the path"):
+        _fit(model, (X, Y), val_data=(X, Y), callbacks=[bad])
+    assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
+    good = cr.train.callbacks.ModelCheckpoint(str(tmp_path / "ck-{epoch:02d}-{val_loss:.3f}.st"))
+    _fit(nn.Linear(4, 2), (X, Y), val_data=(X, Y), callbacks=[good], epochs=1)
+    assert len(list(tmp_path.glob("ck-01-*.st"))) == 1
