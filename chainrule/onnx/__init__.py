@@ -533,6 +533,11 @@ def _write_atomic(data: bytes, path: Any) -> None:
         return
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    # Checked here so the error names the user's path, not the temporary file.
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"onnx.export: the directory of {path!r} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"onnx.export: {path!r} is a directory; give a file path")
     fd, tmp = tempfile.mkstemp(prefix=".onnx-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
