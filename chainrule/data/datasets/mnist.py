@@ -32,6 +32,9 @@ def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.n
     2049 for uint8 labels (1 dim).
     """
     path = Path(path)
+    if not path.is_file():
+        # a missing file is FileNotFoundError (as open() says), not a corrupt-file ValueError
+        raise FileNotFoundError(f"read_idx: no such file: {str(path)!r}")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
