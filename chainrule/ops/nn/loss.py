@@ -16,7 +16,7 @@ from .._registry import op
 def _reduce(loss: np.ndarray, reduction: str, denom: float | None = None) -> np.ndarray:
     if reduction == "none":
         return loss
-    s = loss.sum()
+    s = np.add.reduce(loss, axis=None)  # = loss.sum(), minus its Python wrapper
     if reduction == "sum":
         return np.asarray(s, dtype=loss.dtype)
     n = loss.size if denom is None else denom
@@ -61,8 +61,9 @@ def _classes_back(a: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def _log_softmax_rows(z: np.ndarray) -> np.ndarray:
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    # the ufunc reductions ndarray.max/.sum call, without their Python wrappers (same result)
+    shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
 
 
 @op(
