@@ -476,6 +476,9 @@ class Tensor:
 
     def __getitem__(self, key: Any) -> Tensor:
         idx = _index(key, self)
+        split = _split_ints(idx)
+        if split is not None:  # torch selects the int dims first, then indexes the rest
+            return self[split[0]][split[1]]
         if (self.requires_grad and state.enabled) or _registry._tracer is not None:
             out = _registry_getitem(self, index=idx)
             if out._data.base is not None and not _is_advanced(idx):
@@ -488,6 +491,10 @@ class Tensor:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         idx = _index(key, self)
+        split = _split_ints(idx)
+        if split is not None:
+            self[split[0]][split[1]] = value  # the view's write reaches self (and its graph)
+            return
         val = value
         tracking = state.enabled and (
             self.requires_grad or (isinstance(val, Tensor) and val.requires_grad)
@@ -500,6 +507,10 @@ class Tensor:
         _check_cast(vdt, self._data.dtype, "setitem")
         try:
             target_shape = np.empty(self._data.shape, dtype=np.bool_)[idx].shape
+            extra = np.ndim(val) - len(target_shape)
+            if extra > 0 and builtins.all(n == 1 for n in np.shape(val)[:extra]):
+                # why: torch drops leading size-1 dims of the value (x[0, :, 0] = row[None])
+                val = val.reshape(np.shape(val)[extra:])
             np.broadcast_to(np.empty(np.shape(val), dtype=np.bool_), target_shape)
         except ValueError:
             raise RuntimeError(
@@ -735,9 +746,11 @@ def _index(key: Any, t: Tensor) -> Any:
 def _index_item(k: Any) -> Any:
     if k is None or k is Ellipsis or isinstance(k, slice):
         if isinstance(k, slice):
-            if _plain(k.start) and _plain(k.stop) and _plain(k.step):
-                return k
-            return slice(*(_slice_int(v) for v in (k.start, k.stop, k.step)))
+            if not (_plain(k.start) and _plain(k.stop) and _plain(k.step)):
+                k = slice(*(_slice_int(v) for v in (k.start, k.stop, k.step)))
+            if k.step is not None and k.step <= 0:
+                raise ValueError("step must be greater than zero")  # torch has no reversed views
+            return k
         return k
     if isinstance(k, builtins.bool):
         return k
@@ -746,7 +759,7 @@ def _index_item(k: Any) -> Any:
     if isinstance(k, Tensor):
         arr = k._data
     elif isinstance(k, float | np.floating):
-        raise TypeError(
+        raise IndexError(
             f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
             f"valid indices (got {type(k).__name__})"
         )
@@ -755,12 +768,36 @@ def _index_item(k: Any) -> Any:
     if arr.dtype.kind == "b":
         return arr
     if arr.dtype.kind not in "iu":
-        raise TypeError(
+        raise IndexError(
             f"tensors used as indices must be long, int, byte or bool tensors, got {arr.dtype}"
         )
     if arr.ndim == 0:
         return builtins.int(arr)
     return arr.astype(np.intp, copy=False)
+
+
+def _split_ints(idx: Any) -> tuple | None:
+    """For an index mixing ints with index arrays, (int selections, the rest): torch applies
+    ints as selects before advanced indexing, so x[0, :, [1, 2]] is (3, 2), not NumPy's (2, 3)."""
+    if type(idx) is not tuple or not builtins.any(type(i) is builtins.int for i in idx):
+        return None
+    if not builtins.any(isinstance(i, np.ndarray) for i in idx):
+        return None
+    first: list = []
+    rest: list = []
+    for i in idx:
+        if type(i) is builtins.int:
+            first.append(i)
+        elif i is None:
+            rest.append(i)
+        elif i is Ellipsis:
+            first.append(i)
+            rest.append(i)
+        else:
+            n = i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+            first.extend([slice(None)] * n)
+            rest.append(i)
+    return tuple(first), tuple(rest)
 
 
 def _plain(v: Any) -> builtins.bool:

@@ -102,3 +102,33 @@ def test_sort_descending_nan_unsigned_bool_and_stability() -> None:
         b = torch.tensor(x, dtype=getattr(torch, dt)).sort(descending=True, stable=True)
         assert a.indices.tolist() == b.indices.tolist()
     assert cr.tensor(2.0).sort(descending=True).values.item() == 2.0
+
+
+def test_indexing_errors_and_torch_ordering() -> None:
+    x = cr.arange(24.0).reshape(2, 3, 4)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1]
+    with pytest.raises(ValueError):
+        x[:, ::-2] = 0.0
+    with pytest.raises(IndexError):
+        x[1.5]
+    with pytest.raises(IndexError):
+        x[cr.tensor([0.0])]
+    xt = torch.arange(24.0).reshape(2, 3, 4)
+    for key in [(0, slice(None), [1, 2]), (1, None, slice(None), [0, 3]), (-1, [0, 2], -1)]:
+        _same(x[key], xt[key])
+    a = cr.ones(2, 3, 4, requires_grad=True)
+    at = torch.ones(2, 3, 4, requires_grad=True)
+    w = cr.ones(3, 2, requires_grad=True)
+    wt = torch.ones(3, 2, requires_grad=True)
+    y, yt = a * 1, at * 1
+    y[0, :, [1, 2]] = w * 3
+    yt[0, :, [1, 2]] = wt * 3
+    (y * y).sum().backward()
+    (yt * yt).sum().backward()
+    _same(a.grad, at.grad)
+    _same(w.grad, wt.grad)
+    z, zt = cr.zeros(2, 3, 4), torch.zeros(2, 3, 4)
+    z[0, :, 0] = cr.tensor([1.0, 2.0, 3.0]).unsqueeze(0)  # leading size-1 dims are dropped
+    zt[0, :, 0] = torch.tensor([1.0, 2.0, 3.0]).unsqueeze(0)
+    _same(z, zt)
