@@ -81,6 +81,21 @@ def _arr(t: Any) -> Any:
     return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
+def _check_same_float(name: str, input: Tensor, *others: Tensor | None) -> None:
+    """torch's norm kernels take parameters/statistics of the input's dtype only (float32 ones
+    are also accepted for a float16/bfloat16 input); no silent promotion."""
+    dt = input._data.dtype
+    for t in others:
+        if t is None or t._data.dtype == dt:
+            continue
+        if dt.itemsize == 2 and t._data.dtype == np.float32:
+            continue
+        raise RuntimeError(
+            f"{name}: mixed dtype (CPU): all inputs must share same datatype "
+            f"(input {input.dtype}, parameter {t.dtype})"
+        )
+
+
 def _check_float(input: Any, name: str) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -629,6 +644,7 @@ def batch_norm(
     ):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    _check_same_float("batch_norm", input, running_mean, running_var, weight, bias)
     if training:
         n = input.numel() // c if c else 0
         if n <= 1:
@@ -688,6 +704,7 @@ def layer_norm(
                 f"layer_norm: {name} of shape {_shape(t)} does not match normalized_shape "
                 f"{list(ns)}"
             )
+    _check_same_float("layer_norm", input, weight, bias)
     return _N.layer_norm(input, weight, bias, normalized_ndim=k, eps=float(eps))
 
 
@@ -716,6 +733,7 @@ def group_norm(
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {_shape(t)} and input of shape {_shape(input)}"
             )
+    _check_same_float("group_norm", input, weight, bias)
     return _N.group_norm(input, weight, bias, num_groups=int(num_groups), eps=float(eps))
 
 
