@@ -83,3 +83,20 @@ def test_functional_conv_padding_string_errors_are_runtime_errors():
         F.conv2d(x, w, padding="same", stride=2)
     with pytest.raises(RuntimeError, match="Invalid padding string"):
         F.conv2d(x, w, padding="full")
+
+
+def test_norm_layers_reject_mixed_dtypes_like_torch():
+    # torch: "mixed dtype (CPU): all inputs must share same datatype" (no silent promotion)
+    x = cr.randn(3, 2, 5, dtype=cr.float64)
+    for layer in (nn.BatchNorm1d(2), nn.BatchNorm1d(2).eval(), nn.GroupNorm(1, 2), nn.LayerNorm(5)):
+        with pytest.raises(RuntimeError, match="mixed dtype"):
+            layer(x)
+    assert nn.LayerNorm(5).double()(x).dtype == cr.float64
+    assert F.layer_norm(x, (5,)).dtype == cr.float64
+
+
+def test_rnn_input_dtype_mismatch_is_value_error():
+    with pytest.raises(ValueError, match="float64"):
+        nn.LSTM(4, 5)(cr.randn(3, 2, 4, dtype=cr.float64))
+    with pytest.raises(RuntimeError):
+        nn.GRUCell(4, 5)(cr.randn(2, 4, dtype=cr.float64))

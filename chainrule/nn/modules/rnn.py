@@ -50,9 +50,9 @@ def _stack(tensors: list) -> Tensor:
     return stack(tensors, dim=0)
 
 
-def _check_dtype(x: Tensor, w: Tensor, name: str) -> None:
+def _check_dtype(x: Tensor, w: Tensor, name: str, exc: type[Exception] = RuntimeError) -> None:
     if x.dtype != w.dtype:
-        raise RuntimeError(
+        raise exc(
             f"{name}: input must have the type {w.dtype} of the layer's weights, got {x.dtype}"
         )
 
@@ -192,7 +192,7 @@ class RNNBase(Module):
                 f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                 f"got {input.shape[-1]}"
             )
-        _check_dtype(input, self.weight_ih_l0, name)
+        _check_dtype(input, self.weight_ih_l0, name, ValueError)  # torch: ValueError for RNNs
         batched = input.dim() == 3
         if not batched:
             input = input.unsqueeze(1)
