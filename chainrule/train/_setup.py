@@ -192,6 +192,34 @@ def check_output_target(output: Any, target: Any, loss_fn: Any) -> None:
         raise ValueError(f"fit: the loss must return a scalar Tensor, got {got}")
 
 
+def check_class_targets(loader: Any, output: Any, loss_fn: Any, what: str) -> None:
+    """For class-index losses on in-memory data, check every target is a valid class index.
+
+    The first batch's shapes are checked elsewhere; a bad label further on would otherwise
+    stop training mid-epoch (the weights already changed) with an IndexError.
+    """
+    if type(loss_fn).__name__ not in _CLASS_INDEX_LOSSES or len(output.shape) < 2:
+        return
+    from chainrule.data import default_collate
+
+    tensors = getattr(getattr(loader, "dataset", None), "tensors", None)
+    if not tensors or getattr(loader, "collate_fn", None) not in (None, default_collate):
+        return  # targets reach the loss only through a custom collate: nothing to check here
+    target = np.asarray(getattr(tensors[-1], "_data", tensors[-1]))
+    if target.dtype.kind not in "iu" or target.size == 0:
+        return
+    classes = int(output.shape[1])
+    ignore = getattr(loss_fn, "ignore_index", -100)
+    bad = ((target < 0) | (target >= classes)) & (target != ignore)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"fit: {what}: target {int(target[where])} at index {where} is not a class index "
+            f"for the model's {classes} outputs (valid 0..{classes - 1}"
+            f"{f', or ignore_index={ignore}' if ignore is not None else ''})"
+        )
+
+
 def scheduler_interval(scheduler: Any, interval: str | None) -> str | None:
     """``"batch"`` or ``"epoch"``: when to call ``scheduler.step()``."""
     if interval is not None and interval not in ("batch", "epoch"):

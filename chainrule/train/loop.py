@@ -150,6 +150,8 @@ def fit(
         _setup.resume(state, resume)
     state.num_batches = _setup.num_batches(train_loader)
     _preflight(model, train_loader, loss, metric_objs)
+    if val_loader is not None:  # validation data must fit too, before epoch 1 trains
+        _preflight(model, val_loader, loss, metric_objs, what="val_data")
 
     hooks = {name: bound_hooks(callbacks, name) for name in
              ("on_fit_start", "on_epoch_start", "on_after_backward", "on_batch_end",
@@ -240,7 +242,13 @@ def _call(methods: list[Any], state: FitState) -> None:
         method(state)
 
 
-def _preflight(model: Any, loader: Any, loss: Any, metric_objs: Sequence[Metric] = ()) -> None:
+def _preflight(
+    model: Any,
+    loader: Any,
+    loss: Any,
+    metric_objs: Sequence[Metric] = (),
+    what: str = "training data",
+) -> None:
     """Run the first batch through the model (eval mode, no gradients) and check the shapes.
 
     This raises before any weight changes, with both shapes named, instead of failing deep
@@ -248,7 +256,7 @@ def _preflight(model: Any, loader: Any, loss: Any, metric_objs: Sequence[Metric]
     """
     first = next(iter(loader), None)
     if first is None:
-        raise ValueError("fit: the training data is empty")
+        raise ValueError(f"fit: the {what} is empty")
     inputs, target = _setup.split_batch(first)
     was_training = model.training
     model.eval()
@@ -261,8 +269,18 @@ def _preflight(model: Any, loader: Any, loss: Any, metric_objs: Sequence[Metric]
             for m in metric_objs:
                 m.update(output, target)
                 m.reset()
+    except (ValueError, RuntimeError, TypeError, IndexError) as e:
+        if what == "training data":
+            raise
+        try:  # say which data set the shapes came from; keep the exception type
+            text = str(e).removeprefix("fit: ")
+            err = type(e)(f"fit: {what}: {text}")
+        except Exception:
+            raise e from None
+        raise err from e
     finally:
         model.train(was_training)
+    _setup.check_class_targets(loader, output, loss, what)
 
 
 def default_metrics(loss: Any) -> tuple[str, ...]:

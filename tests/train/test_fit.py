@@ -97,8 +97,9 @@ def test_train_eval_mode_and_no_grad_in_validation():
     model = ModeRecorder()
     fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), 0.1),
         epochs=2, batch_size=32, val_data=(x[:32], y[:32]), progress=False)  # fmt: skip
-    # preflight (eval, no grad), then per epoch: 2 training batches, 1 validation batch
-    assert model.calls == [(False, False)] + [(True, True)] * 2 + [(False, False)] + [
+    # preflight of train and val data (eval, no grad), then per epoch: 2 training batches,
+    # 1 validation batch
+    assert model.calls == [(False, False)] * 2 + [(True, True)] * 2 + [(False, False)] + [
         (True, True)
     ] * 2 + [(False, False)]
     assert model.training  # left in train mode

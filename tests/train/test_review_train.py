@@ -115,3 +115,25 @@ def test_checkpoint_path_template_typo_fails_before_training(tmp_path):
     good = cr.train.callbacks.ModelCheckpoint(str(tmp_path / "ck-{epoch:02d}-{val_loss:.3f}.st"))
     _fit(nn.Linear(4, 2), (X, Y), val_data=(X, Y), callbacks=[good], epochs=1)
     assert len(list(tmp_path.glob("ck-01-*.st"))) == 1
+
+
+def test_bad_val_data_fails_before_the_first_step():
+    model = nn.Linear(4, 2)
+    before = _weights(model)
+    with pytest.raises(RuntimeError, match="val_data.*features"):
+        _fit(model, (X, Y), val_data=(X[:, :3], Y))
+    with pytest.raises(ValueError, match="val_data"):
+        _fit(model, (X, Y), val_data=(X, Y + 5))
+    assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
+
+
+def test_a_bad_label_after_the_first_batch_fails_before_training():
+    model = nn.Linear(4, 2)
+    before = _weights(model)
+    labels = Y.copy()
+    labels[30] = 7
+    with pytest.raises(ValueError, match=r"target 7 at index \(30,\)"):
+        _fit(model, (X, labels), batch_size=8, shuffle=False)
+    assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
+    labels[30] = -100  # ignore_index is a valid target
+    _fit(model, (X, labels), batch_size=8, epochs=1)
