@@ -100,3 +100,10 @@ def test_rnn_input_dtype_mismatch_is_value_error():
         nn.LSTM(4, 5)(cr.randn(3, 2, 4, dtype=cr.float64))
     with pytest.raises(RuntimeError):
         nn.GRUCell(4, 5)(cr.randn(2, 4, dtype=cr.float64))
+
+
+@pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])
+def test_softmax_over_an_empty_dim_is_empty(fn):
+    # torch returns an empty tensor; NumPy's max over a zero-size axis used to raise ValueError
+    assert tuple(fn(cr.randn(0, 3), 0).shape) == (0, 3)
+    assert tuple(fn(cr.randn(2, 0), 1).shape) == (2, 0)

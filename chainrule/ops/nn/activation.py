@@ -13,7 +13,8 @@ from .._special import erf
 
 @op("softmax", formula="x̄ = y · (ȳ − Σ ȳ·y)", onnx="Softmax", float_only=True, quiet=True)
 def softmax(x, dim=-1):
-    e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+    # initial=-inf: an empty reduced dim gives an empty result (torch) instead of a NumPy error
+    e = np.exp(x - np.max(x, axis=dim, keepdims=True, initial=-np.inf))
     y = e / np.sum(e, axis=dim, keepdims=True)
 
     def vjp(g, needs):
@@ -31,7 +32,7 @@ def softmax(x, dim=-1):
     quiet=True,
 )
 def log_softmax(x, dim=-1):
-    shifted = x - np.max(x, axis=dim, keepdims=True)
+    shifted = x - np.max(x, axis=dim, keepdims=True, initial=-np.inf)
     y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
 
     def vjp(g, needs):
