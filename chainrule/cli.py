@@ -379,7 +379,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         x = load_recording(args.input, resample_audio=args.resample)[None]
         labels = None
     elif args.input:
-        x = np.load(args.input)
+        x = _load_inputs(args.input)
         labels = None
     else:
         args.seq_len, args.seed = 64, meta.get("seed", 0)
@@ -387,12 +387,38 @@ def cmd_predict(args: argparse.Namespace) -> int:
         pairs = [test[i] for i in range(min(args.count, len(test)))]
         x = np.stack([np.asarray(p[0]) for p in pairs])
         labels = [int(p[1]) for p in pairs]
-    probs = cr.softmax(train.predict(model, x), dim=-1).numpy()
+    try:
+        outputs = train.predict(model, x)
+    except (RuntimeError, ValueError) as e:
+        if not args.input:
+            raise
+        problem = (f"--input {args.input}: inputs of shape {tuple(x.shape)} do not fit the "
+                   f"{meta['model_name']} model: {e}")  # fmt: skip
+        raise SystemExit(_usage_error(problem)) from None
+    probs = cr.softmax(outputs, dim=-1).numpy()
     for i, row in enumerate(probs):
         guess = int(row.argmax())
         truth = f"  (true {labels[i]})" if labels is not None else ""
         print(f"{i}: predicted {guess}  p={row[guess]:.3f}{truth}")
     return 0
+
+
+def _load_inputs(path: str) -> Any:
+    """The array in a .npy file, refusing pickles, archives and non-numeric data by name."""
+    import numpy as np
+
+    if not Path(path).is_file():
+        raise SystemExit(_usage_error(f"--input {path!r} does not exist"))
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise SystemExit(_usage_error(f"--input {path!r} is not a .npy array ({e})")) from None
+    if not isinstance(x, np.ndarray):  # an .npz archive, or any zip (torch.save's format)
+        x.close()
+        raise SystemExit(_usage_error(f"--input {path!r} is a zip/.npz archive, not a .npy array"))
+    if x.dtype.kind not in "biuf":
+        raise SystemExit(_usage_error(f"--input {path!r} holds {x.dtype} values, not numbers"))
+    return x
 
 
 # ------------------------------------------------------------------- explain and report
