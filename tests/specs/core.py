@@ -180,6 +180,12 @@ SPECS: list[OpSpec] = [
         [Sample(make=_remainder_inputs), Sample(((2, 3), 1.5), name="scalar")],
         domain=(0.1, 1.4),  # with the scalar 1.5: x / 1.5 stays inside (0, 1)
     ),
+    OpSpec(
+        "fmod",  # jumps where x / y is an integer, like remainder: the same inputs avoid them
+        *_api("fmod"),
+        [Sample(make=_remainder_inputs), Sample(((2, 3), 1.5), name="scalar")],
+        domain=(0.1, 1.4),
+    ),
     _binary("maximum", scalars=()),
     _binary("minimum", scalars=()),
     OpSpec("neg", *_api("neg"), [Sample(((2, 3),)), Sample(((),))]),
