@@ -21,7 +21,7 @@ import numpy as np
 from . import _api, _dtype
 from ._api import _dim, _index_array, _operand
 from ._random import Generator, rng
-from ._tensor import Tensor, _make, as_array, tensor
+from ._tensor import Size, Tensor, _make, as_array, tensor  # noqa: F401 - Size re-exported
 from .autograd.grad_mode import state
 from .ops import compat as C
 from .ops import linalg_extra as _linalg_ops  # noqa: F401 - registers the linalg ops
@@ -1158,17 +1158,6 @@ def is_complex(input: Tensor) -> bool:
 
 
 # ------------------------------------------------------------------ process-level
-
-
-class Size(tuple):
-    """A shape (``torch.Size``): a tuple of ints with ``numel()``."""
-
-    def numel(self) -> int:
-        """Product of the sizes."""
-        return _int(np.prod(self, dtype=np.int64))
-
-    def __repr__(self) -> str:
-        return f"torch.Size({list(self)})"
 
 
 class finfo:  # noqa: N801 - torch's name

@@ -88,8 +88,8 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """The size of each dimension."""
-        return self._data.shape
+        """The size of each dimension (a ``Size``, like torch's)."""
+        return _new_tuple(Size, self._data.shape)
 
     @property
     def dtype(self) -> _dtype.dtype:
@@ -147,7 +147,7 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the size of one dim."""
         if dim is None:
-            return self._data.shape
+            return _new_tuple(Size, self._data.shape)
         from ._api import _dim
 
         return self._data.shape[_dim(dim, self.ndim, "size")]
@@ -602,6 +602,25 @@ _TYPE_NAMES = {
     "BoolTensor": _dtype.bool,
     "ByteTensor": _dtype.uint8,
 }
+
+
+class Size(tuple):
+    """A shape (``torch.Size``): a tuple of ints with ``numel()``, printed as torch prints it."""
+
+    __slots__ = ()
+
+    def numel(self) -> builtins.int:
+        """Product of the sizes."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+
+_new_tuple = tuple.__new__
 
 
 def _rebuild(data: np.ndarray, requires_grad: builtins.bool) -> Tensor:

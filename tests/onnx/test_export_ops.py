@@ -368,8 +368,9 @@ MORE = {
     "stack_last": lambda m, x: cr.stack([x, -x, 2 * x], dim=-1).amax(-1),
     "cat_int": lambda m, x: cr.cat([(x > 0).long(), (x < 0).long()], 1).float()[:, :5],
     "expand_lead": lambda m, x: m.offset.expand(3, 2, 5).sum((0, 1)) + x,
+    # (torch forbids negative slice steps, ValueError; a reversal is flip)
     "neg_step": lambda m, x: (
-        x[:, ::-1] + x[:, 4::-2].sum(1, keepdim=True) + x[..., None, 1:3][:, 0].sum(1, keepdim=True)
+        x.flip(1) + x[:, 0::2].sum(1, keepdim=True) + x[..., None, 1:3][:, 0].sum(1, keepdim=True)
     ),
     "bool_2d_index": lambda m, x: x.sum() + m.weight[m.weight.abs() > 0.5].sum() + x * 0,
     "arrays_apart": lambda m, x: (
