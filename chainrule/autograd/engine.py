@@ -377,6 +377,14 @@ def run_backward(
         if id(g) in taken:
             g = g.copy()
         taken.add(id(g))
+        if t.grad is None:
+            # _accumulate_leaf's common case inlined (same reference count: t._grad_buf, the
+            # optimizer's view list, `buf` and getrefcount's argument)
+            buf = t._grad_buf
+            if buf is not None and sys.getrefcount(buf) <= 4:
+                np.copyto(buf, g, casting="unsafe")
+                t.grad = _make(buf)
+                continue
         _accumulate_leaf(t, g, owned)
     if post_backward:
         for fn in tuple(post_backward):

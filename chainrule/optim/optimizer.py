@@ -415,7 +415,8 @@ class Optimizer:
                             if k not in st:
                                 st[k] = _make(views[k][i])
                 b.ready = keys
-            b.steps += 1
+            if self._has_step:  # SGD has no 'step' state: its counts only need to stay equal
+                b.steps += 1
             gflat = b.gflat
             if group.get("maximize", False):
                 gflat = np.negative(gflat)
