@@ -306,6 +306,10 @@ def _confusion_matrix(model: Any, data: Any, max_examples: int) -> tuple[np.ndar
     from .._tensor import Tensor
 
     x, y = _xy(data, max_examples)
+    # NumPy data is float64 by default: feed it in the model's float dtype, as fit does.
+    dtype = next((p._data.dtype for p in model.parameters() if p._data.dtype.kind == "f"), None)
+    if dtype is not None and x._data.dtype.kind == "f" and x._data.dtype != dtype:
+        x = Tensor(x._data.astype(dtype))
     was = getattr(model, "training", None)
     if hasattr(model, "eval"):
         model.eval()
@@ -336,6 +340,12 @@ def _xy(data: Any, n: int) -> tuple[Any, Any]:
 
     if isinstance(data, tuple | list) and len(data) == 2 and isinstance(data[0], Tensor):
         return data[0][:n], data[1][:n]
+    if (
+        isinstance(data, tuple | list)
+        and len(data) == 2
+        and all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in data)
+    ):  # an (x, y) pair of NumPy arrays, as fit accepts it
+        return Tensor(np.ascontiguousarray(data[0][:n])), Tensor(np.ascontiguousarray(data[1][:n]))
     if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
         items = [data[i] for i in range(min(n, len(data)))]
         from .. import _api
@@ -529,7 +539,9 @@ def write_report(
         try:
             cm_m, xs, preds = _confusion_matrix(model, data, max_examples)
             cm = cm if cm is not None else cm_m
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, RuntimeError, IndexError) as e:
+            # The report is written after training: a section that cannot be computed is
+            # noted in the page, never an exception that hides the finished run.
             notes["confusion"] = str(e)
 
     sections: dict[str, str] = {}
