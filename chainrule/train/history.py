@@ -114,6 +114,11 @@ class History:
         if "lr" in self.keys() and len(set(self["lr"])) > 1:
             names.append("lr")
         if not names:
+            if metrics is not None and self.records:
+                raise ValueError(
+                    f"History.plot: none of metrics={list(metrics)} is a recorded column; "
+                    f"columns: {', '.join(self.keys())}"
+                )
             raise ValueError("History.plot: nothing to plot (no epochs recorded)")
         fig = Figure(figsize=(4.2 * len(names), 3.4), layout="constrained")
         axes = fig.subplots(1, len(names), squeeze=False)[0]

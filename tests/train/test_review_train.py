@@ -137,3 +137,10 @@ def test_a_bad_label_after_the_first_batch_fails_before_training():
     assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
     labels[30] = -100  # ignore_index is a valid target
     _fit(model, (X, labels), batch_size=8, epochs=1)
+
+
+def test_history_plot_with_unknown_metric_names_the_columns():
+    pytest.importorskip("matplotlib")
+    hist = cr.train.History([{"epoch": 1, "loss": 0.5, "accuracy": 0.9}])
+    with pytest.raises(ValueError, match="none of metrics=.*columns: epoch, loss, accuracy"):
+        hist.plot(metrics=["acc"])
