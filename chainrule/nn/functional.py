@@ -139,6 +139,16 @@ def _same_shape(name: str, input: Tensor, target: Any) -> None:
         )
 
 
+def _promote_to_target(input: Tensor, target: Any) -> Tensor:
+    """torch computes a regression loss in the promoted dtype: a float32 input with a float64
+    target Tensor gives a float64 loss (the input's gradient stays float32)."""
+    if isinstance(target, Tensor):
+        td = target._data.dtype
+        if td.kind == "f" and td.itemsize > input._data.dtype.itemsize:
+            return input.to(target.dtype)
+    return input
+
+
 def _as_float_operand(target: Any, like: Tensor) -> Any:
     """A target for a regression loss: a Tensor (kept differentiable) or a same-dtype array."""
     if isinstance(target, Tensor):
@@ -939,6 +949,7 @@ def _regression(
     _check_reduction(reduction)
     _check_float(input, name)
     _same_shape(name, input, target)
+    input = _promote_to_target(input, target)
     t = _as_float_operand(target, input)
     if weight is not None:
         if tuple(np.shape(_arr(weight))) != tuple(input.shape):
@@ -1080,6 +1091,7 @@ def binary_cross_entropy_with_logits(
             f"Target size (torch.Size({list(ts)})) must be the same as input size "
             f"(torch.Size({_shape(input)}))"
         )
+    input = _promote_to_target(input, target)
     t = _as_float_operand(target, input)
     w = _bcast_weight(weight, input, "binary_cross_entropy_with_logits")
     pw = _bcast_weight(pos_weight, input, "binary_cross_entropy_with_logits (pos_weight)")
@@ -1111,6 +1123,7 @@ def kl_div(
         )
     _check_float(input, "kl_div")
     _same_shape("kl_div", input, target)
+    input = _promote_to_target(input, target)
     t = _as_float_operand(target, input)
     return _Lo.kl_div(input, t, reduction=reduction, log_target=bool(log_target))
 

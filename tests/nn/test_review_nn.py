@@ -107,3 +107,17 @@ def test_softmax_over_an_empty_dim_is_empty(fn):
     # torch returns an empty tensor; NumPy's max over a zero-size axis used to raise ValueError
     assert tuple(fn(cr.randn(0, 3), 0).shape) == (0, 3)
     assert tuple(fn(cr.randn(2, 0), 1).shape) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [F.mse_loss, F.l1_loss, F.smooth_l1_loss, F.kl_div, F.binary_cross_entropy_with_logits],
+)
+def test_regression_loss_promotes_to_a_float64_target_like_torch(fn):
+    # torch: float32 output with a float64 target gives a float64 loss, float32 gradient
+    x = cr.rand(3, requires_grad=True)
+    kw = {"reduction": "sum"} if fn is F.kl_div else {}
+    loss = fn(x, cr.rand(3, dtype=cr.float64), **kw)
+    assert loss.dtype == cr.float64
+    loss.backward()
+    assert x.grad.dtype == cr.float32
