@@ -760,16 +760,26 @@ def std_mean(
     return std(input, dim, keepdim=keepdim, correction=correction), mean(input, dim, keepdim)
 
 
+def _return_type(name: str, fields: list[str]) -> type:
+    """A namedtuple printed like ``torch.return_types.<name>`` (one field per line)."""
+
+    def __repr__(self: Any) -> str:  # noqa: N807
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+
+    return type(name, (namedtuple(name, fields),), {"__slots__": (), "__repr__": __repr__})
+
+
 _minmax = namedtuple("_minmax", ["values", "indices"])
 
 
 class return_types:  # noqa: N801 - mirrors torch.return_types
     """Named tuples returned by max/min/sort-like functions."""
 
-    max = namedtuple("max", ["values", "indices"])
-    min = namedtuple("min", ["values", "indices"])
-    topk = namedtuple("topk", ["values", "indices"])
-    sort = namedtuple("sort", ["values", "indices"])
+    max = _return_type("max", ["values", "indices"])
+    min = _return_type("min", ["values", "indices"])
+    topk = _return_type("topk", ["values", "indices"])
+    sort = _return_type("sort", ["values", "indices"])
 
 
 def _check_nonempty(input: Tensor, name: str, dim: Any) -> None:

@@ -1332,8 +1332,8 @@ def is_storage(obj: Any) -> bool:
     return False
 
 
-_median_type = namedtuple("median", ["values", "indices"])
-_kthvalue_type = namedtuple("kthvalue", ["values", "indices"])
+_median_type = _api._return_type("median", ["values", "indices"])
+_kthvalue_type = _api._return_type("kthvalue", ["values", "indices"])
 
 
 # ------------------------------------------------------------------ linear algebra (torch.*)
@@ -1478,7 +1478,7 @@ def _cum_extreme(input: Tensor, dim: int, largest: bool, name: str) -> Any:
     return _cum_type(values, _make(indices))
 
 
-_cum_type = namedtuple("cummax", ["values", "indices"])
+_cum_type = _api._return_type("cummax", ["values", "indices"])
 
 
 def cummax(input: Tensor, dim: int) -> Any:
@@ -1491,7 +1491,7 @@ def cummin(input: Tensor, dim: int) -> Any:
     return _cum_extreme(input, dim, False, "cummin")
 
 
-_mode_type = namedtuple("mode", ["values", "indices"])
+_mode_type = _api._return_type("mode", ["values", "indices"])
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:

@@ -132,3 +132,16 @@ def test_indexing_errors_and_torch_ordering() -> None:
     z[0, :, 0] = cr.tensor([1.0, 2.0, 3.0]).unsqueeze(0)  # leading size-1 dims are dropped
     zt[0, :, 0] = torch.tensor([1.0, 2.0, 3.0]).unsqueeze(0)
     _same(z, zt)
+
+
+def test_shape_and_return_type_reprs_match_torch() -> None:
+    x, xt = cr.ones(2, 3), torch.ones(2, 3)
+    assert repr(x.shape) == repr(xt.shape) and repr(x.size()) == repr(xt.size())
+    assert x.shape == (2, 3) and isinstance(x.shape, tuple) and x.shape.numel() == 6
+    a = cr.tensor([[3.0, 1.0], [2.0, 5.0]])
+    b = torch.tensor([[3.0, 1.0], [2.0, 5.0]])
+    assert repr(a.max(1)) == repr(b.max(1))
+    assert repr(a.sort(1)) == repr(b.sort(1))
+    assert repr(a.median(1)) == repr(b.median(1))
+    v, i = a.topk(1)
+    assert v.shape == (2, 1) and i.dtype == cr.int64
