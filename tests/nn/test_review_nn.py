@@ -121,3 +121,9 @@ def test_regression_loss_promotes_to_a_float64_target_like_torch(fn):
     assert loss.dtype == cr.float64
     loss.backward()
     assert x.grad.dtype == cr.float32
+
+
+def test_cross_entropy_loss_bad_label_smoothing_raises_runtime_error_in_forward():
+    loss = nn.CrossEntropyLoss(label_smoothing=1.5)  # torch constructs it
+    with pytest.raises(RuntimeError, match="label_smoothing"):
+        loss(cr.randn(3, 4), cr.tensor([0, 1, 2]))

@@ -136,10 +136,8 @@ class CrossEntropyLoss(_WeightedLoss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(
-                f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}"
-            )
+        # label_smoothing outside [0, 1] is a RuntimeError from forward (F.cross_entropy), as
+        # in torch, whose constructor accepts any value
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
