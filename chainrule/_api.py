@@ -456,7 +456,19 @@ negative = neg
 
 def pow(input: Any, exponent: Any) -> Tensor:
     """``input ** exponent`` (either may be a tensor)."""
-    return E.pow(_operand(input), _operand(exponent))
+    a, p = _operand(input), _operand(exponent)
+    if _is_integral(a) and _is_integral(p) and not (_is_bool(a) and _is_bool(p)):
+        pd = p._data if isinstance(p, Tensor) else p
+        if np.any(np.asarray(pd) < 0):
+            if not isinstance(p, Tensor):
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            # torch: x ** -n is 1 for x == 1, ±1 for x == -1 and 0 otherwise (integer division)
+            b = a._data if isinstance(a, Tensor) else np.asarray(a)
+            dt = result_type(a, p).np
+            pos = np.power(b, np.where(pd < 0, 0, pd)).astype(dt)
+            neg = np.where(b == 1, 1, np.where(b == -1, np.where(pd % 2 == 0, 1, -1), 0))
+            return _make(np.where(pd < 0, neg, pos).astype(dt))
+    return E.pow(a, p)
 
 
 def _unary(fn: Any, doc: str) -> Any:
@@ -512,6 +524,8 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
         if max is not None:
             out = E.where(_operand(max), out, cond=(out > _operand(max))._data)
         return out
+    if input._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
+        input = input.to(_dtype.get_default_dtype())  # int tensor, float bound: default float
     return E.clamp(input, min=min, max=max)
 
 
@@ -535,6 +549,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
         return tuple(_make(i.astype(np.int64)) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
         raise _DtypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        # why: two Python scalars promote as 0-d tensors (1.0 -> float32, not NumPy's float64)
+        input, other = tensor(input), tensor(other)
     return E.where(_operand(input), _operand(other), cond=cond)
 
 
@@ -1197,6 +1214,9 @@ def _tensors(tensors: Any, name: str) -> list[Tensor]:
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim."""
     ts = _tensors(tensors, "cat")
+    for k, x in enumerate(ts):
+        if x.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be concatenated")
     ref = next((x for x in ts if x.shape != (0,)), ts[0])
     ts = [x for x in ts if x.shape != (0,)] or ts
     d = _dim(dim, ref.ndim, "cat")

@@ -145,3 +145,16 @@ def test_shape_and_return_type_reprs_match_torch() -> None:
     assert repr(a.median(1)) == repr(b.median(1))
     v, i = a.topk(1)
     assert v.shape == (2, 1) and i.dtype == cr.int64
+
+
+def test_scalar_promotion_in_where_clamp_and_integer_pow() -> None:
+    c = cr.tensor([True, False])
+    assert cr.where(c, 1.0, 0).dtype == cr.float32
+    assert cr.where(c, 1, 0).dtype == cr.int64
+    assert cr.clamp(cr.tensor([1, 5]), min=2.5).dtype == cr.float32
+    b, e = [-1, 1, 2, 0, -1, 3], [-1, -2, -1, -1, -2, 2]
+    _same(cr.tensor(b) ** cr.tensor(e), torch.tensor(b) ** torch.tensor(e))
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        cr.tensor([2]) ** -1
+    with pytest.raises(RuntimeError, match="zero-dimensional"):
+        cr.cat([cr.tensor(1.0), cr.tensor(2.0)])
