@@ -82,6 +82,15 @@ def as_loader(
             raise ValueError("fit: the data is empty (0 examples)")
         dataset = TensorDataset(_to_tensor(x, float_dtype), _to_tensor(y, float_dtype))
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    if (
+        isinstance(data, tuple | list)
+        and len(data) > 2
+        and all(hasattr(a, "shape") and len(a.shape) >= 1 for a in data)
+    ):
+        raise TypeError(
+            f"fit: data is a {type(data).__name__} of {len(data)} arrays; pass an (x, y) pair, "
+            "or TensorDataset(x1, x2, ..., y) for a model with several inputs"
+        )
     if isinstance(data, dict):
         raise TypeError(
             "fit: data must be a Dataset, a DataLoader or an (x, y) pair of arrays/tensors, got "

@@ -536,6 +536,8 @@ def _load_weights(model: Any, weights: dict[str, np.ndarray]) -> None:
 
 def callback_list(callbacks: Sequence[Any]) -> list[Any]:
     """Validate that each callback has at least one known hook; return them as a list."""
+    if any(callable(getattr(callbacks, h, None)) for h in HOOKS):
+        callbacks = [callbacks]  # one callback passed without a list around it
     result = []
     for cb in callbacks:
         if not any(callable(getattr(cb, h, None)) for h in HOOKS):

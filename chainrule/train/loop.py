@@ -110,6 +110,8 @@ def fit(
         cr.manual_seed(seed)
     if metrics is None:
         metrics = default_metrics(loss)
+    elif isinstance(metrics, str | Metric):
+        metrics = [metrics]  # metrics="accuracy" means one metric, not one per character
     metric_objs = _fresh_metrics(metrics, loss)
     callbacks = callback_list(callbacks)
     if not any(isinstance(cb, TerminateOnNaN) for cb in callbacks):
@@ -323,6 +325,8 @@ def evaluate(
     """
     if metrics is None:
         metrics = default_metrics(loss) if loss is not None else ()
+    elif isinstance(metrics, str | Metric):
+        metrics = [metrics]
     metric_objs = _fresh_metrics(metrics, loss)
     loader = _setup.as_loader(data, batch_size, shuffle=False, generator=None,
                               float_dtype=_setup.float_dtype_of(model))  # fmt: skip

@@ -144,3 +144,16 @@ def test_history_plot_with_unknown_metric_names_the_columns():
     hist = cr.train.History([{"epoch": 1, "loss": 0.5, "accuracy": 0.9}])
     with pytest.raises(ValueError, match="none of metrics=.*columns: epoch, loss, accuracy"):
         hist.plot(metrics=["acc"])
+
+
+def test_single_metric_string_and_single_callback_are_accepted():
+    stopper = cr.train.callbacks.EarlyStopping("loss", patience=5)
+    hist = _fit(nn.Linear(4, 2), (X, Y), metrics="accuracy", callbacks=stopper, epochs=1)
+    assert "accuracy" in hist and "a" not in hist
+    scores = cr.train.evaluate(nn.Linear(4, 2), (X, Y), metrics="accuracy")
+    assert set(scores) == {"accuracy"}
+
+
+def test_a_tuple_of_three_arrays_says_how_to_pass_several_inputs():
+    with pytest.raises(TypeError, match="TensorDataset"):
+        _fit(nn.Linear(4, 2), (X, X, Y))
