@@ -119,6 +119,8 @@ class Function:
             grads = cls.backward(ctx, *[_make(np.asarray(x)) for x in gs])
             if not isinstance(grads, tuple):
                 grads = (grads,)
+            if len(grads) > n_in and all(gi is None for gi in grads[n_in:]):
+                grads = grads[:n_in]  # torch drops extra None gradients (defaulted args)
             if len(grads) != n_in:
                 raise RuntimeError(
                     f"function {cls.__name__}Backward returned an incorrect number of gradients "

@@ -63,3 +63,19 @@ def test_div_gradient_survives_inplace_on_its_output() -> None:
     y.add_(1)
     y.sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), np.full(3, -0.25))
+
+
+def test_function_backward_may_return_extra_none_gradients() -> None:
+    class F(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k, flag=True):
+            ctx.k = k
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None, None  # one per forward parameter, as torch allows
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    F.apply(x, 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
