@@ -127,3 +127,25 @@ def test_cross_entropy_loss_bad_label_smoothing_raises_runtime_error_in_forward(
     loss = nn.CrossEntropyLoss(label_smoothing=1.5)  # torch constructs it
     with pytest.raises(RuntimeError, match="label_smoothing"):
         loss(cr.randn(3, 4), cr.tensor([0, 1, 2]))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Conv2d(3, 4, 3, stride=0),
+        lambda: nn.Conv2d(3, 4, 3, padding=-1),
+        lambda: nn.Conv2d(3, 4, 3, dilation=0),
+        lambda: nn.MaxPool2d(0),
+        lambda: nn.Linear(3, -1),
+        lambda: nn.LayerNorm(-1),
+        lambda: nn.Embedding(5, -1),
+        lambda: nn.HuberLoss(delta=0.0),
+        lambda: nn.SmoothL1Loss(beta=-1.0),
+    ],
+)
+def test_bad_layer_arguments_raise_torchs_runtime_error_type_too(make):
+    # rejected at construction, as a ValueError that is also the RuntimeError torch raises
+    with pytest.raises(RuntimeError):
+        make()
+    with pytest.raises(ValueError):
+        make()

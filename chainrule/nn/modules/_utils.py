@@ -32,13 +32,19 @@ def new_buffer(values: Any, dtype: Any) -> Tensor:
     return _make(np.array(values, dtype=dtype))
 
 
+class ConfigError(ValueError, RuntimeError):
+    """A bad layer argument, rejected when the layer is built. torch raises ValueError for some
+    of these and RuntimeError for others (often only from forward), so this is both: code
+    written against either type catches it."""
+
+
 def check_size(layer: str, name: str, value: Any, allow_zero: bool = True) -> int:
     """A non-negative int constructor argument, else ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{layer}: {name} must be an int, got {type(value).__name__} {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{layer}: {name} must be {bound}, got {value}")
+        raise ConfigError(f"{layer}: {name} must be {bound}, got {value}")
     return int(value)
 
 

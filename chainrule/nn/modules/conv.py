@@ -12,6 +12,7 @@ from ..._random import rng
 from ..._tensor import Tensor
 from .. import _functional_conv as F
 from ..parameter import Parameter
+from ._utils import ConfigError
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -72,11 +73,11 @@ class _ConvNd(Module):
         stride = _ntuple(stride, n)
         dilation = _ntuple(dilation, n)
         if any(k <= 0 for k in kernel_size):
-            raise ValueError(f"kernel_size must be positive, got kernel_size={kernel_size}")
+            raise ConfigError(f"kernel_size must be positive, got kernel_size={kernel_size}")
         if any(s <= 0 for s in stride):
-            raise ValueError(f"stride must be positive, got stride={stride}")
+            raise ConfigError(f"stride must be positive, got stride={stride}")
         if any(d <= 0 for d in dilation):
-            raise ValueError(f"dilation must be positive, got dilation={dilation}")
+            raise ConfigError(f"dilation must be positive, got dilation={dilation}")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(
@@ -87,7 +88,7 @@ class _ConvNd(Module):
         else:
             padding = _ntuple(padding, n)
             if any(p < 0 for p in padding):
-                raise ValueError(f"padding must be non-negative, got padding={padding}")
+                raise ConfigError(f"padding must be non-negative, got padding={padding}")
         if padding_mode not in _PADDING_MODES:
             raise ValueError(
                 f"padding_mode must be one of {list(_PADDING_MODES)}, but got "

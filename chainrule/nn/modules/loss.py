@@ -10,6 +10,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from .. import functional as F
+from ._utils import ConfigError
 from .module import Module
 
 __all__ = [
@@ -91,7 +92,7 @@ class SmoothL1Loss(_Loss):
     ) -> None:
         super().__init__(size_average, reduce, reduction)
         if beta < 0:
-            raise ValueError(f"SmoothL1Loss: beta must be non-negative, got {beta}")
+            raise ConfigError(f"SmoothL1Loss: beta must be non-negative, got {beta}")
         self.beta = beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -105,7 +106,7 @@ class HuberLoss(_Loss):
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         if delta <= 0:
-            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+            raise ConfigError(f"HuberLoss: delta must be positive, got {delta}")
         self.delta = delta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

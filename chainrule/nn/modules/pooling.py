@@ -7,6 +7,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from .. import _functional_conv as F
+from ._utils import ConfigError
 from .module import Module
 
 __all__ = [
@@ -24,7 +25,7 @@ __all__ = [
 def _positive(name: str, v: Any) -> None:
     vals = (v,) if isinstance(v, int) else tuple(v)
     if any(not isinstance(a, int) or a <= 0 for a in vals):
-        raise ValueError(f"{name} must be positive integers, got {name}={v!r}")
+        raise ConfigError(f"{name} must be positive integers, got {name}={v!r}")
 
 
 class _MaxPoolNd(Module):
