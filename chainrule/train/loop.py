@@ -375,7 +375,7 @@ def predict(model: Any, data: Any, *, batch_size: int = 256) -> Any:
                     inputs = _setup.split_batch(batch)[0]
                 else:
                     inputs = (batch,)
-                outputs.append(model(*inputs))
+                outputs.append(model(*(_setup._from_torch(i) for i in inputs)))
     finally:
         model.train(was_training)
     return cr.cat(outputs, dim=0)

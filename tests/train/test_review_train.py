@@ -157,3 +157,11 @@ def test_single_metric_string_and_single_callback_are_accepted():
 def test_a_tuple_of_three_arrays_says_how_to_pass_several_inputs():
     with pytest.raises(TypeError, match="TensorDataset"):
         _fit(nn.Linear(4, 2), (X, X, Y))
+
+
+def test_predict_on_a_torch_dataloader_of_inputs_only():
+    torch = pytest.importorskip("torch")
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(X)), 10)
+    model = nn.Linear(4, 3)
+    out = predict(model, loader)
+    np.testing.assert_allclose(out.numpy(), model(cr.tensor(X)).detach().numpy(), rtol=1e-6)
