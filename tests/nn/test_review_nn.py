@@ -149,3 +149,13 @@ def test_bad_layer_arguments_raise_torchs_runtime_error_type_too(make):
         make()
     with pytest.raises(ValueError):
         make()
+
+
+def test_bce_target_gradient_uses_unclamped_logs():
+    # torch clamps the loss's logs at -100 but not the target gradient: ±inf at x = 0 or 1
+    x = cr.tensor([0.0, 1.0, 0.25])
+    t = cr.tensor([1.0, 0.0, 0.5], requires_grad=True)
+    F.binary_cross_entropy(x, t, reduction="sum").backward()
+    g = t.grad.numpy()
+    assert g[0] == np.inf and g[1] == -np.inf
+    np.testing.assert_allclose(g[2], np.log(0.75) - np.log(0.25), rtol=1e-6)

@@ -275,7 +275,9 @@ def binary_cross_entropy(x, t, weight=None, reduction="mean"):
         if needs[0]:
             gx = gl * (x - t) / np.maximum(x * (1.0 - x), 1e-12)
         if needs[1]:
-            gt = gl * (log_1mx - log_x)
+            # torch's target gradient uses the unclamped logs (±inf at x = 0 or 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gt = gl * (np.log1p(-x) - np.log(x))
         return gx, gt
 
     return y, vjp
