@@ -953,7 +953,12 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
 
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     """Indices of nonzero elements: (n, ndim) int64, or a tuple of 1-D index tensors."""
-    idx = np.nonzero(input._data)
+    idx = np.nonzero(np.atleast_1d(input._data))  # 0-d: as a 1-element tensor, as torch
+    if input.ndim == 0:
+        n = len(idx[0])
+        if as_tuple:
+            return (_make(np.zeros(n, np.int64)),)
+        return _make(np.zeros((n, 0), np.int64))
     if as_tuple:
         return tuple(_make(i.astype(np.int64)) for i in idx)
     return _make(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))

@@ -323,7 +323,15 @@ def _unary_nondiff(name: str, fn: np.ufunc):
     return op(name, differentiable=False)(unary)
 
 
-sign = _unary_nondiff("sign", np.sign)
+def _sign(x):
+    # torch: sign(bool) is the bool itself and sign(nan) is 0 (NumPy: no bool loop, nan)
+    if x.dtype == np.bool_:
+        return x.copy()
+    s = np.sign(x)
+    return np.where(np.isnan(s), 0, s).astype(s.dtype) if s.dtype.kind == "f" else s
+
+
+sign = _unary_nondiff("sign", _sign)
 floor = _unary_nondiff("floor", np.floor)
 ceil = _unary_nondiff("ceil", np.ceil)
 trunc = _unary_nondiff("trunc", np.trunc)

@@ -158,3 +158,13 @@ def test_scalar_promotion_in_where_clamp_and_integer_pow() -> None:
         cr.tensor([2]) ** -1
     with pytest.raises(RuntimeError, match="zero-dimensional"):
         cr.cat([cr.tensor(1.0), cr.tensor(2.0)])
+
+
+def test_sign_of_nan_and_bool_and_nonzero_of_0d() -> None:
+    _same(
+        cr.sign(cr.tensor([-1.5, 0.0, float("nan")])),
+        torch.sign(torch.tensor([-1.5, 0.0, float("nan")])),
+    )
+    assert cr.sign(cr.tensor([True, False])).tolist() == [True, False]
+    assert cr.nonzero(cr.tensor(2.5)).shape == (1, 0)
+    assert cr.nonzero(cr.tensor(0.0)).shape == (0, 0)
