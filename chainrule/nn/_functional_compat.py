@@ -343,7 +343,9 @@ def poisson_nll_loss(
     else:
         loss = input - target * _api.log(input + eps)
     if full:
-        t = target.detach()
+        # differentiable in the target as in torch (log t + 1/(2t) where t > 1); the where()
+        # keeps log away from t ≤ 1, whose terms are masked to 0
+        t = target
         stirling = t * _api.log(_api.where(t > 1, t, 1.0)) - t + 0.5 * _api.log(
             2 * math.pi * _api.where(t > 1, t, 1.0))  # fmt: skip
         loss = loss + _api.where(t > 1, stirling, _api.zeros_like(stirling))

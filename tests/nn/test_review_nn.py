@@ -159,3 +159,16 @@ def test_bce_target_gradient_uses_unclamped_logs():
     g = t.grad.numpy()
     assert g[0] == np.inf and g[1] == -np.inf
     np.testing.assert_allclose(g[2], np.log(0.75) - np.log(0.25), rtol=1e-6)
+
+
+def test_poisson_nll_full_differentiates_the_stirling_term_in_the_target():
+    torch = pytest.importorskip("torch")
+    xn = np.array([0.5, 1.5, 2.0], np.float32)
+    tn = np.array([0.5, 2.0, 3.0], np.float32)
+    t = cr.tensor(tn, requires_grad=True)
+    F.poisson_nll_loss(cr.tensor(xn), t, log_input=False, full=True).backward()
+    tt = torch.tensor(tn, requires_grad=True)
+    torch.nn.functional.poisson_nll_loss(
+        torch.tensor(xn), tt, log_input=False, full=True
+    ).backward()
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-5)
