@@ -574,9 +574,28 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 logical_and = _comparison(E.logical_and, "Elementwise logical and.")
 logical_or = _comparison(E.logical_or, "Elementwise logical or.")
 logical_xor = _comparison(E.logical_xor, "Elementwise logical xor.")
-bitwise_and = _comparison(E.bitwise_and, "Elementwise bitwise and.")
-bitwise_or = _comparison(E.bitwise_or, "Elementwise bitwise or.")
-bitwise_xor = _comparison(E.bitwise_xor, "Elementwise bitwise xor.")
+_TORCH_FLOAT_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
+
+
+def _bitwise(fn: Any, doc: str) -> Any:
+    kernel = fn.opdef.name if hasattr(fn, "opdef") else fn.__name__
+
+    def f(input: Any, other: Any) -> Tensor:
+        a, b = _operand(input), _operand(other)
+        dt = result_type(a, b)
+        if dt.is_floating_point:  # torch has no float bitwise kernels (NumPy: a TypeError)
+            name = _TORCH_FLOAT_NAMES.get(dt.np.name, dt.np.name)
+            raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'{name}\'')
+        return fn(a, b)
+
+    f.__name__ = kernel
+    f.__doc__ = doc
+    return f
+
+
+bitwise_and = _bitwise(E.bitwise_and, "Elementwise bitwise and.")
+bitwise_or = _bitwise(E.bitwise_or, "Elementwise bitwise or.")
+bitwise_xor = _bitwise(E.bitwise_xor, "Elementwise bitwise xor.")
 
 
 def equal(input: Tensor, other: Tensor) -> bool:

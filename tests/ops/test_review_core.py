@@ -168,3 +168,12 @@ def test_sign_of_nan_and_bool_and_nonzero_of_0d() -> None:
     assert cr.sign(cr.tensor([True, False])).tolist() == [True, False]
     assert cr.nonzero(cr.tensor(2.5)).shape == (1, 0)
     assert cr.nonzero(cr.tensor(0.0)).shape == (0, 0)
+
+
+def test_bitwise_ops_on_floats_raise_not_implemented() -> None:
+    with pytest.raises(NotImplementedError, match="bitwise_and_cpu"):
+        cr.tensor([1.5]) & 1
+    with pytest.raises(NotImplementedError):
+        cr.tensor([1]) | cr.tensor([2.0])
+    assert (cr.tensor([3]) & 1).tolist() == [1]
+    assert (cr.tensor([True]) | False).tolist() == [True]
