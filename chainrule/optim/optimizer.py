@@ -165,6 +165,41 @@ def _pool() -> Any:
     return _POOL[pid]
 
 
+def _with_step_hooks(step: Callable) -> Callable:
+    """``step`` running the optimizer's step pre-hooks before and post-hooks after it (torch's
+    ``register_step_pre_hook`` / ``register_step_post_hook``); a nested call (a subclass's step
+    calling ``super().step``) runs them once."""
+
+    def hooked(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        pre = self.__dict__.get("_step_pre_hooks")
+        post = self.__dict__.get("_step_post_hooks")
+        if (not pre and not post) or self.__dict__.get("_in_hooked_step"):
+            return step(self, *args, **kwargs)
+        args = (self, *args)  # torch's hooks see the optimizer as args[0] too
+        for hook in list(pre.values()) if pre else ():
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        "optimizer step pre-hook must return None or a tuple of "
+                        f"(new_args, new_kwargs), but got {result!r}"
+                    )
+                args, kwargs = result
+        self._in_hooked_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_hooked_step = False
+        for hook in list(post.values()) if post else ():
+            hook(self, args, kwargs)
+        return out
+
+    hooked.__name__ = step.__name__
+    hooked.__qualname__ = step.__qualname__
+    hooked.__doc__ = step.__doc__
+    return hooked
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts of hyper-parameters) and per-parameter ``state``.
 
@@ -193,6 +228,30 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for group in param_groups:
             self.add_param_group(group)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:  # every optimizer's own step runs the step hooks
+            cls.step = _with_step_hooks(cls.__dict__["step"])
+
+    def register_step_pre_hook(self, hook: Callable) -> Any:
+        """``hook(optimizer, args, kwargs)`` before each ``step``; it may return
+        ``(new_args, new_kwargs)``. Returns a handle whose ``remove()`` unregisters it."""
+        from ..nn.modules.module import RemovableHandle
+
+        hooks = self.__dict__.setdefault("_step_pre_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook: Callable) -> Any:
+        """``hook(optimizer, args, kwargs)`` after each ``step``. Returns a removable handle."""
+        from ..nn.modules.module import RemovableHandle
+
+        hooks = self.__dict__.setdefault("_step_post_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     # ------------------------------------------------------------------ groups
 
@@ -608,3 +667,6 @@ class Optimizer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+
+Optimizer.step = _with_step_hooks(Optimizer.step)  # type: ignore[method-assign]
