@@ -684,6 +684,7 @@ def _protect_saved(t: Tensor) -> None:
             b = vb[0]
             alias = _make(b._data, b.grad_fn, b._out_idx)
             alias.requires_grad = b.requires_grad
+            alias._vc = [node.versions[0]]  # the base as the getitem saw it
             node.inputs = (alias,)
         node = x.grad_fn
         cells = getattr(getattr(node, "vjp", None), "__closure__", None) or ()

@@ -319,7 +319,7 @@ def run_backward(
             _capture(node, g, captured, results)
         inputs = node.inputs
         for t, v in zip(inputs, node.versions):
-            if t is not None and t._vc[0] != v and getattr(node.opdef, "reads_inputs", True):
+            if t is not None and t._vc[0] != v:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: input of {node.name()} of shape "

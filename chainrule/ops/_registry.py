@@ -58,7 +58,6 @@ class OpDef:
         "multi",
         "opmath",
         "quiet",
-        "reads_inputs",
     )
 
     def __init__(
@@ -87,9 +86,6 @@ class OpDef:
         self.multi = multi
         self.opmath = opmath
         self.quiet = quiet
-        # False for ops whose VJP needs only input shapes (getitem): an in-place change of the
-        # input after the op is then harmless, as in torch (SelectBackward saves no tensor)
-        self.reads_inputs = True
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r})"

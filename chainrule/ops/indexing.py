@@ -29,9 +29,6 @@ def getitem(x, index=()):
     return (y.copy() if advanced else y), vjp
 
 
-getitem.opdef.reads_inputs = False
-
-
 def _grid(index: np.ndarray, dim: int) -> tuple:
     """Index arrays that address every element of ``index``'s shape, with ``index`` at ``dim``."""
     grids = list(np.indices(index.shape, sparse=True))
