@@ -172,3 +172,12 @@ def test_poisson_nll_full_differentiates_the_stirling_term_in_the_target():
         torch.tensor(xn), tt, log_input=False, full=True
     ).backward()
     np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_rnn_empty_sequence_raises_like_torch(batch_first):
+    x = cr.randn(2, 0, 4) if batch_first else cr.randn(0, 2, 4)
+    with pytest.raises(RuntimeError, match="sequence length"):
+        nn.GRU(4, 5, batch_first=batch_first)(x)
+    with pytest.raises(RuntimeError, match="sequence length"):
+        nn.LSTM(4, 5)(cr.randn(0, 4))

@@ -194,6 +194,8 @@ class RNNBase(Module):
             )
         _check_dtype(input, self.weight_ih_l0, name, ValueError)  # torch: ValueError for RNNs
         batched = input.dim() == 3
+        if input.shape[1 if batched and self.batch_first else 0] == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         if not batched:
             input = input.unsqueeze(1)
         elif self.batch_first:
