@@ -181,3 +181,17 @@ def test_rnn_empty_sequence_raises_like_torch(batch_first):
         nn.GRU(4, 5, batch_first=batch_first)(x)
     with pytest.raises(RuntimeError, match="sequence length"):
         nn.LSTM(4, 5)(cr.randn(0, 4))
+
+
+def test_parameter_dict_repr_names_legacy_tensor_types_like_torch():
+    pd = nn.ParameterDict(
+        {"a": nn.Parameter(cr.ones(2, 3)), "b": nn.Parameter(cr.ones(2, dtype=cr.float64))}
+    )
+    assert repr(pd) == (
+        "ParameterDict(\n"
+        "    (a): Parameter containing: [torch.FloatTensor of size 2x3]\n"
+        "    (b): Parameter containing: [torch.DoubleTensor of size 2]\n"
+        ")"
+    )
+    pl = nn.ParameterList([nn.Parameter(cr.ones(2))])
+    assert "[torch.float32 of size 2]" in repr(pl)

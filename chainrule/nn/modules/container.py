@@ -347,11 +347,27 @@ class ModuleDict(Module):
         )
 
 
-def _param_repr_line(key: Any, p: Any) -> str:
+# torch's ParameterDict names the legacy tensor type (torch.FloatTensor), ParameterList the dtype
+_LEGACY_TYPE = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
+
+
+def _param_repr_line(key: Any, p: Any, legacy: bool = False) -> str:
     if isinstance(p, Tensor):
         size = "x".join(str(s) for s in p.shape)
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        dt = str(p.dtype).replace("chainrule.", "torch.")
+        name = str(p.dtype).replace("chainrule.", "")
+        dt = "torch." + (_LEGACY_TYPE.get(name, name) if legacy else name)
         return f"  ({key}): {kind} containing: [{dt} of size {size}]"
     return f"  ({key}): Object of type: {type(p).__name__}"
 
@@ -535,7 +551,7 @@ class ParameterDict(Module):
                 self[p[0]] = p[1]
 
     def extra_repr(self) -> str:
-        return "\n".join(_param_repr_line(k, p) for k, p in self.items())
+        return "\n".join(_param_repr_line(k, p, legacy=True) for k, p in self.items())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called.")
