@@ -844,6 +844,10 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, name: str, elementwise, ful
         return elementwise(input, dim)
     _check_nonempty(input, name, dim)
     if dim is None:
+        if input._data.dtype.kind == "f":
+            nan = np.isnan(input._data.reshape(-1))
+            if nan.any():  # torch: the result is NaN and the gradient goes to the NaN (amax: NaN)
+                return input.reshape(-1)[int(np.argmax(nan))]
         return full(input, axis=None, keepdim=False)
     d = _dim(dim, input.ndim, name)
     if input.ndim == 0:
@@ -990,10 +994,19 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise RuntimeError(
             f"topk: k={k} is out of range for dimension {d} of size {input.shape[d]}"
         )
-    key = -input._data if largest else input._data
-    idx = np.argsort(key, axis=d, kind="stable")
+    a = input._data
+    idx = _argsort_desc(a, d) if largest else np.argsort(a, axis=d, kind="stable")
     idx = np.take(idx, np.arange(k), axis=d)
     return return_types.topk(gather(input, d, _make(idx)), _make(idx.astype(np.int64)))
+
+
+def _argsort_desc(a: np.ndarray, d: int) -> np.ndarray:
+    """Stable descending argsort. Why not argsort(-a): -a wraps unsigned ints, fails on bool
+    and puts NaN last; torch sorts NaN as the largest value (first when descending)."""
+    if a.dtype.kind in "biu":
+        return np.argsort(-a.astype(np.int64), axis=d, kind="stable")
+    nan = np.isnan(a)
+    return np.lexsort((np.where(nan, 0, -a), ~nan), axis=d)
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
@@ -1003,13 +1016,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     if a.ndim == 0:
         return return_types.sort(input * 1, zeros((), dtype=_dtype.int64))
     if descending:
-        # why: -a wraps unsigned ints, fails on bool and would put NaN last; torch puts NaN
-        # first when descending (NaN sorts as the largest) and keeps ties in input order
-        if a.dtype.kind in "biu":
-            idx = np.argsort(-a.astype(np.int64), axis=d, kind="stable")
-        else:
-            nan = np.isnan(a)
-            idx = np.lexsort((np.where(nan, 0, -a), ~nan), axis=d)
+        idx = _argsort_desc(a, d)
     else:
         idx = np.argsort(a, axis=d, kind="stable")
     idx = idx.astype(np.int64)

@@ -793,7 +793,14 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
             return tensor(float("nan"), dtype=input.dtype)
         if input.is_floating_point() and np.isnan(flat._data).any():
             return flat[int(np.argmax(np.isnan(flat._data)))]
-        return _kth(flat, (flat.numel() - 1) // 2, 0, False, "median")[0]
+        v = _kth(flat, (flat.numel() - 1) // 2, 0, False, "median")[0]
+        ties = flat._data == v._data
+        n = int(ties.sum())
+        if n > 1 and v.requires_grad:
+            # torch's median() shares the gradient evenly among the elements equal to it
+            w = _make(ties.astype(flat._data.dtype) / n)
+            v = v.detach() + ((flat - flat.detach()) * w).sum()
+        return v
     d = _dim(dim, input.ndim, "median")
     x = input if input.ndim else input.reshape(1)
     n = x.shape[d]

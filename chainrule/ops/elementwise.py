@@ -211,7 +211,9 @@ def relu(x):
 def abs(x):
     # NOTE: abs'(0) = 0 (sign(0) = 0), as in PyTorch.
     def vjp(g, needs):
-        return (g * np.sign(x),)
+        # torch: abs' = sgn(x), and sgn(nan) = 0 (NumPy's sign gives nan)
+        s = np.sign(x)
+        return (g * np.where(s == s, s, 0.0),)
 
     return np.abs(x), vjp
 

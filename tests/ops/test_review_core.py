@@ -177,3 +177,26 @@ def test_bitwise_ops_on_floats_raise_not_implemented() -> None:
         cr.tensor([1]) | cr.tensor([2.0])
     assert (cr.tensor([3]) & 1).tolist() == [1]
     assert (cr.tensor([True]) | False).tolist() == [True]
+
+
+def _grads(T, expr: str, init: list) -> tuple:
+    x = T.tensor(init, dtype=T.float64, requires_grad=True)
+    y = eval(expr, {"T": T, "x": x})
+    (y * T.arange(1.0, 1 + y.numel(), dtype=T.float64).reshape(y.shape)).sum().backward()
+    return y, x.grad
+
+
+@pytest.mark.parametrize(
+    "expr, init",
+    [
+        ("x.max()", [[1.0, float("nan"), 3.0], [2.0, 5.0, 0.0]]),
+        ("x.min()", [[1.0, float("nan"), 3.0], [2.0, 5.0, 0.0]]),
+        ("x.abs()", [[1.0, float("nan"), -3.0], [2.0, 0.0, 0.0]]),
+        ("x.topk(2)[0]", [[1.0, float("nan"), 3.0], [2.0, 5.0, 0.0]]),
+        ("x.median()", [[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]),
+    ],
+)
+def test_nan_and_tie_gradients_match_torch(expr: str, init: list) -> None:
+    (ya, ga), (yb, gb) = _grads(cr, expr, init), _grads(torch, expr, init)
+    np.testing.assert_allclose(ya.detach().numpy(), yb.detach().numpy())
+    np.testing.assert_allclose(ga.numpy(), gb.numpy())
