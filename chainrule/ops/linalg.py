@@ -108,7 +108,12 @@ def einsum(*xs, equation=""):
 def _einsum_repeated_grad(g, rhs, others, ops_, sub, x):
     """Gradient for an operand with a repeated letter (a diagonal, e.g. ``ii->i``)."""
     uniq = "".join(dict.fromkeys(sub))
-    gu = np.einsum(f"{','.join([rhs] + others)}->{uniq}", g, *ops_)
+    avail = set(rhs + "".join(others))
+    keep = "".join(c for c in uniq if c in avail)
+    gu = np.einsum(f"{','.join([rhs] + others)}->{keep}", g, *ops_)
+    if keep != uniq:  # letters summed away (a trace, 'ii->'): broadcast the gradient back
+        gu = np.expand_dims(gu, [k for k, c in enumerate(uniq) if c not in avail])
+        gu = np.broadcast_to(gu, [x.shape[sub.index(c)] for c in uniq])
     gx = np.zeros(x.shape, dtype=g.dtype)
     idx = np.indices(gu.shape)
     pos = {c: k for k, c in enumerate(uniq)}

@@ -200,3 +200,14 @@ def test_nan_and_tie_gradients_match_torch(expr: str, init: list) -> None:
     (ya, ga), (yb, gb) = _grads(cr, expr, init), _grads(torch, expr, init)
     np.testing.assert_allclose(ya.detach().numpy(), yb.detach().numpy())
     np.testing.assert_allclose(ga.numpy(), gb.numpy())
+
+
+def test_einsum_trace_with_repeated_index_has_a_gradient() -> None:
+    for eq, shape in (("ii->", (3, 3)), ("iij->", (2, 2, 3))):
+        x = cr.arange(float(np.prod(shape))).reshape(shape).requires_grad_()
+        xt = torch.arange(float(np.prod(shape))).reshape(shape).requires_grad_()
+        y, yt = cr.einsum(eq, x), torch.einsum(eq, xt)
+        y.backward()
+        yt.backward()
+        _same(y, yt)
+        _same(x.grad, xt.grad)
