@@ -373,7 +373,7 @@ def max_pool2d_with_indices(
     padding: Any = 0,
     dilation: Any = 1,
     ceil_mode: bool = False,
-    return_indices: bool = True,
+    return_indices: bool = False,  # torch's default; indices are returned regardless
 ) -> tuple[Tensor, Tensor]:
     """Max pooling over (N, C, H, W) returning (values, indices into each H·W plane)."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 2, "max_pool2d")
@@ -402,7 +402,7 @@ def max_pool1d_with_indices(
     padding: Any = 0,
     dilation: Any = 1,
     ceil_mode: bool = False,
-    return_indices: bool = True,
+    return_indices: bool = False,  # torch's default; indices are returned regardless
 ) -> tuple[Tensor, Tensor]:
     """Max pooling over (N, C, L) returning (values, indices into L)."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, 1, "max_pool1d")
@@ -519,7 +519,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
 
 
 def adaptive_max_pool2d_with_indices(
-    input: Tensor, output_size: Any, return_indices: bool = True
+    input: Tensor, output_size: Any, return_indices: bool = False
 ) -> tuple[Tensor, Tensor]:
     """Adaptive max pooling returning (values, indices into each H·W plane)."""
     out = _adaptive_size(input, output_size, 2, "adaptive_max_pool2d")
@@ -535,7 +535,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
 
 
 def adaptive_max_pool1d_with_indices(
-    input: Tensor, output_size: Any, return_indices: bool = True
+    input: Tensor, output_size: Any, return_indices: bool = False
 ) -> tuple[Tensor, Tensor]:
     """Adaptive max pooling over the last dim, with indices."""
     out = _adaptive_size(input, output_size, 1, "adaptive_max_pool1d")
