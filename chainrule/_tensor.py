@@ -573,8 +573,18 @@ class Tensor:
         if state.enabled and self.requires_grad:
             if self.grad_fn is None:
                 raise RuntimeError(_LEAF_INPLACE)
-            self.grad_fn = None
-            self.requires_grad = False
+            # torch keeps a non-leaf in the graph (y.zero_(); y.sum().backward() works): the new
+            # values are constants, so what came before gets a zero gradient
+            from .ops.elementwise import where
+
+            _check_view_of_leaf(self)
+            _protect_saved(self)
+            new = np.empty_like(self._data)
+            np.copyto(new, values, casting="unsafe")
+            keep = np.ones(self._data.shape, dtype=np.bool_)
+            _rebase(self, where(new, _snapshot(self), cond=keep))
+            _propagate_to_base(self)
+            return self
         np.copyto(self._data, values, casting="unsafe")
         self._vc[0] += 1
         return self
@@ -759,8 +769,12 @@ def _is_advanced(idx: Any) -> builtins.bool:
 def _index(key: Any, t: Tensor) -> Any:
     """Turn a PyTorch index (tensors, lists, floats …) into a NumPy one, with torch's errors."""
     if isinstance(key, tuple):
-        return tuple(_index_item(k) for k in key)
-    return _index_item(key)
+        idx = tuple(_index_item(k) for k in key)
+        if idx and builtins.all(type(i) is builtins.int for i in idx):
+            return idx + (Ellipsis,)  # why: NumPy returns a copied scalar, torch a 0-d view
+        return idx
+    idx = _index_item(key)
+    return (idx, Ellipsis) if type(idx) is builtins.int else idx
 
 
 def _index_item(k: Any) -> Any:

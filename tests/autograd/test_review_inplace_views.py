@@ -91,3 +91,22 @@ def test_inplace_on_base_after_taking_a_view_never_misroutes_the_gradient() -> N
     except RuntimeError:
         return  # refused: acceptable (torch answers [[0, 0, 0], [0, 1, 2]])
     np.testing.assert_allclose(a.grad.numpy(), [[0, 0, 0], [0, 1, 2]])
+
+
+def test_integer_index_is_a_view_and_fill_keeps_the_graph() -> None:
+    for T in (cr, torch):
+        y = T.zeros(3)
+        y[1].add_(5)  # x[i] is a 0-d view in torch, so the write reaches y
+        y[2].fill_(7)
+        assert y.tolist() == [0.0, 5.0, 7.0]
+    got = []
+    for T in (cr, torch):
+        x = T.tensor([2.0, 3.0], requires_grad=True)
+        y = x * 3
+        y[0].fill_(7)  # a non-leaf stays in the graph; the filled part gets no gradient
+        z = T.zeros(2)
+        z[0] = x[1] * 2
+        z[1] += x[0]
+        ((y * y).sum() + z.sum()).backward()
+        got.append(x.grad.tolist())
+    assert got[0] == got[1]
