@@ -783,17 +783,33 @@ def std(
 
 
 def var_mean(
-    input: Tensor, dim: Any = None, *, correction: Any = 1, keepdim: bool = False
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
 ) -> tuple:
-    """(var, mean) over ``dim``."""
-    return var(input, dim, keepdim=keepdim, correction=correction), mean(input, dim, keepdim)
+    """(var, mean) over ``dim`` (torch's signature: ``unbiased`` or ``correction``)."""
+    if isinstance(dim, _bool):
+        dim, unbiased = None, dim
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    return v, mean(input, dim, keepdim)
 
 
 def std_mean(
-    input: Tensor, dim: Any = None, *, correction: Any = 1, keepdim: bool = False
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
 ) -> tuple:
     """(std, mean) over ``dim``."""
-    return std(input, dim, keepdim=keepdim, correction=correction), mean(input, dim, keepdim)
+    if isinstance(dim, _bool):
+        dim, unbiased = None, dim
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    return s, mean(input, dim, keepdim)
 
 
 def _return_type(name: str, fields: list[str]) -> type:
@@ -1245,6 +1261,7 @@ def _tensors(tensors: Any, name: str) -> list[Tensor]:
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim."""
     ts = _tensors(tensors, "cat")
+    dt_all = _dtype.result_type(*[x._data for x in ts]) if len(ts) > 1 else None
     for k, x in enumerate(ts):
         if x.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be concatenated")
@@ -1260,7 +1277,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"{tuple(ref.shape)} but got {tuple(x.shape)} for tensor number {k} in the list."
             )
     if len(ts) == 1:
-        return ts[0] * 1 if ts[0].requires_grad else ts[0].clone()
+        out = ts[0] * 1 if ts[0].requires_grad else ts[0].clone()
+        # an empty (0,) tensor left out above still takes part in type promotion
+        return out if dt_all is None or out._data.dtype == dt_all else out.to(dt_all)
     dt = ts[0]._data.dtype
     if _any(x._data.dtype != dt for x in ts):
         target = _dtype.from_numpy_dtype(_dtype.result_type(*[x._data for x in ts]))

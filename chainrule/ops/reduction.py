@@ -183,7 +183,9 @@ def var(x, axis=None, correction=1, keepdim=False):
     mu = np.mean(x, axis=axis, keepdims=True)
     d = x - mu
     denom = max(n - correction, 0)
-    y = np.sum(d * d, axis=axis, keepdims=keepdim) / (denom if denom else np.nan)
+    ss = np.sum(d * d, axis=axis, keepdims=keepdim)
+    # torch divides by max(0, n - correction): x / 0 is inf, 0 / 0 is nan (without warnings)
+    y = ss / denom if denom else np.where(ss == 0, np.nan, np.inf)
     y = np.asarray(y, dtype=x.dtype)
 
     def vjp(g, needs):

@@ -211,3 +211,14 @@ def test_einsum_trace_with_repeated_index_has_a_gradient() -> None:
         yt.backward()
         _same(y, yt)
         _same(x.grad, xt.grad)
+
+
+def test_var_mean_signature_correction_overflow_and_cat_empty_promotion() -> None:
+    a, b = cr.tensor([1.0, 2.0, 4.0]), torch.tensor([1.0, 2.0, 4.0])
+    for got, want in zip(cr.var_mean(a, unbiased=False), torch.var_mean(b, unbiased=False)):
+        _same(got, want)
+    for got, want in zip(cr.std_mean(a, 0, True), torch.std_mean(b, 0, True)):
+        _same(got, want)
+    assert cr.tensor([1.0, 2.0]).var(correction=3).item() == float("inf")
+    assert np.isnan(cr.tensor([5.0]).std().item())
+    assert cr.cat([cr.zeros(0), cr.tensor([1, 2])]).dtype == cr.float32
