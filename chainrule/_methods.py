@@ -154,6 +154,18 @@ def _where(self: Tensor, condition: Any, other: Any) -> Tensor:
 Tensor.where = _where  # type: ignore[attr-defined]
 
 
+def _flip(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    """Reverse along ``dims``: ``x.flip(0, 1)`` or ``x.flip((0, 1))``, as torch accepts both."""
+    if "dims" in kwargs:
+        dims = kwargs["dims"]
+    elif len(dims) == 1 and not isinstance(dims[0], int):
+        dims = dims[0]
+    return _api.flip(self, dims)
+
+
+Tensor.flip = _flip  # type: ignore[attr-defined]
+
+
 def _rsub(self: Tensor, other: Any) -> Tensor:
     return _api.sub(other, self)
 

@@ -222,3 +222,10 @@ def test_var_mean_signature_correction_overflow_and_cat_empty_promotion() -> Non
     assert cr.tensor([1.0, 2.0]).var(correction=3).item() == float("inf")
     assert np.isnan(cr.tensor([5.0]).std().item())
     assert cr.cat([cr.zeros(0), cr.tensor([1, 2])]).dtype == cr.float32
+
+
+def test_flip_method_accepts_varargs_like_torch() -> None:
+    x, xt = cr.tensor([[1, 2], [3, 4]]), torch.tensor([[1, 2], [3, 4]])
+    _same(x.flip(0, 1), xt.flip(0, 1))
+    _same(x.flip((0,)), xt.flip((0,)))
+    _same(x.flip(dims=[1]), xt.flip(dims=[1]))
