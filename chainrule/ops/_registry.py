@@ -226,7 +226,10 @@ def apply(opdef: OpDef, inputs: tuple, params: dict) -> Any:
                         arrays[i] = a.astype(dt)
                 elif a is not None and not (dt.kind == "f" and type(a) in _WEAK):
                     # why: NumPy 2 already treats Python numbers as weak next to float arrays
-                    arrays[i] = dt.type(a)
+                    try:
+                        arrays[i] = dt.type(a)
+                    except OverflowError:  # torch wraps an out-of-range int (uint8 + 300)
+                        arrays[i] = np.array(a).astype(dt)[()]
     if opdef.float_only:
         for i, a in enumerate(arrays):
             if type(a) is np.ndarray and a.dtype.kind != "f":

@@ -229,3 +229,11 @@ def test_flip_method_accepts_varargs_like_torch() -> None:
     _same(x.flip(0, 1), xt.flip(0, 1))
     _same(x.flip((0,)), xt.flip((0,)))
     _same(x.flip(dims=[1]), xt.flip(dims=[1]))
+
+
+def test_out_of_range_python_int_wraps_like_torch() -> None:
+    for op in (
+        lambda T: T.tensor([250], dtype=T.uint8) + 300,
+        lambda T: T.tensor([1], dtype=T.int8) * 1000,
+    ):
+        _same(op(cr), op(torch))
