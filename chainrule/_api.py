@@ -416,7 +416,7 @@ def _check_int_div(kernel: str, a: Any, b: Any) -> None:
     """torch refuses bool operands and integer division by zero (NumPy returns 0 silently)."""
     dt = result_type(a, b)
     if dt is _dtype.bool:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
     if not dt.is_floating_point:
         d = b._data if isinstance(b, Tensor) else b
         if np.any(np.asarray(d) == 0):
@@ -585,7 +585,7 @@ def _bitwise(fn: Any, doc: str) -> Any:
         dt = result_type(a, b)
         if dt.is_floating_point:  # torch has no float bitwise kernels (NumPy: a TypeError)
             name = _TORCH_FLOAT_NAMES.get(dt.np.name, dt.np.name)
-            raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'{name}\'')
+            raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for '{name}'")
         return fn(a, b)
 
     f.__name__ = kernel
