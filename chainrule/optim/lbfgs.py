@@ -13,7 +13,7 @@ import numpy as np
 
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import enable_grad, no_grad
-from .optimizer import Optimizer, _array
+from .optimizer import Optimizer, _array, check_non_negative
 
 __all__ = ["LBFGS"]
 
@@ -191,8 +191,7 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ) -> None:
-        if not lr >= 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_non_negative(lr=lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = {

@@ -41,6 +41,15 @@ class _Required:
 required = _Required()
 
 
+def check_non_negative(**values: Any) -> None:
+    """Raise torch's ``ValueError("Invalid … value: x")`` for the first hyper-parameter, in
+    argument order, that is negative or NaN (``lr`` and ``eps`` have torch's own wording)."""
+    for name, value in values.items():
+        if not value >= 0.0:
+            label = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+            raise ValueError(f"Invalid {label}: {value}")
+
+
 def _array(value: Any) -> np.ndarray:
     """An ndarray from a chainrule Tensor, a torch tensor, an array or a number."""
     if isinstance(value, Tensor):
