@@ -32,6 +32,8 @@ from ._dtype import int32 as int32
 from ._dtype import int64 as int64
 from ._dtype import set_default_dtype as set_default_dtype
 from ._dtype import uint8 as uint8
+from ._memory import memory_reuse_enabled as memory_reuse_enabled
+from ._memory import set_memory_reuse as set_memory_reuse
 from ._random import Generator as Generator
 from ._random import default_generator as default_generator
 from ._random import get_rng_state as get_rng_state

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _memory
 from .grad_mode import state
 
 if TYPE_CHECKING:
@@ -240,6 +241,8 @@ def run_backward(
     With ``capture``: return the gradients of those tensors and leave ``.grad`` alone
     (``autograd.grad``).
     """
+    if not _memory.applied:
+        _memory.apply()
     grads: dict[Node, Any] = {}
     owned: set[int] = set()  # ids of accumulators we allocated and may add into in place
     leaf_grads: dict[int, list] = {}
