@@ -67,8 +67,115 @@ def _col2im(buf: np.ndarray, cols: np.ndarray, stride, dilation) -> None:
             ] += cols[:, :, :, :, i, j]
 
 
+def _tap_range(n_in: int, n_out: int, off: int, s: int) -> tuple[int, int, int]:
+    """Outputs of one kernel offset whose input position ``o·s + off`` lies in [0, n_in).
+
+    Returns (first output index, count, its input position); ``off`` is the offset minus the
+    leading pad, so positions outside the range read padding and send no gradient back.
+    """
+    lo = max(0, -(off // s))
+    cnt = max(0, min(n_out - 1, (n_in - 1 - off) // s) - lo + 1)
+    return lo, cnt, lo * s + off
+
+
+# Below this many contiguous numbers per kernel row (kw × C) the im2col matrix is built
+# transposed, (K, M): each row is one kernel tap read along W (runs of Wo numbers) instead of
+# runs of kw × C. For conv(1→32) on 28×28 that copy takes 74 µs instead of 540 µs.
+_SHORT_ROW = 16
+
+
+def _conv2d_dense(x, w, b, stride, pads, dilation):
+    """conv2d with groups=1: one GEMM forward, bias folded into it as a column of ones.
+
+    ``cols`` (M, K[+1]) or, for few input channels, ``colsT`` (K[+1], M) holds the windows in
+    (kh, kw, C) order and a last ones column when there is a bias, so the forward GEMM adds the
+    bias and the ∂W GEMM yields the bias gradient as its last column (Σ over M inside BLAS
+    instead of a separate axis-0 reduction, 0.6 ms for conv(1→32) on 64×28×28). ∂x is one GEMM
+    per kernel tap, (kh·kw, M, C), each added into its shifted window of ∂x: the adds read and
+    write contiguous runs of Wo × C numbers, not the kw × C runs of a (M, K) col2im.
+    """
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    pt, pb, pl, pr = pads
+    ho = conv_out_size(h, kh, stride[0], dilation[0], pt + pb)
+    wo = conv_out_size(wd, kw, stride[1], dilation[1], pl + pr)
+    xp = _to_nhwgc(x, pads, 1)
+    m = n * ho * wo
+    kk = kh * kw
+    k = kk * c
+    kb = k + (b is not None)
+    win = _windows(xp, kh, kw, stride, dilation, ho, wo)[:, :, :, 0]  # (N, ho, wo, kh, kw, C)
+    wm = np.empty((kb, o), dtype=w.dtype)
+    wm[:k] = w.transpose(2, 3, 1, 0).reshape(k, o)
+    if b is not None:
+        wm[k] = b
+    transposed = kw * c < _SHORT_ROW
+    if transposed:
+        cols = np.empty((kb, m), dtype=x.dtype)
+        np.copyto(cols[:k].reshape(kh, kw, c, n, ho, wo), win.transpose(3, 4, 5, 0, 1, 2))
+        if b is not None:
+            cols[k] = 1.0
+        out = cols.T @ wm
+    else:
+        cols = np.empty((m, kb), dtype=x.dtype)
+        np.copyto(cols[:, :k].reshape(n, ho, wo, kh, kw, c), win)
+        if b is not None:
+            cols[:, k] = 1.0
+        out = cols @ wm
+    y = out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+
+    def vjp(gy, needs):
+        gm = gy.transpose(0, 2, 3, 1).reshape(m, o)
+        gx = gw = gb = None
+        if needs[1] or (b is not None and needs[2]):
+            if transposed:
+                gwb = (cols @ gm).T  # (O, K+1) as a view of (K+1, O)
+            else:
+                gwb = gm.T @ cols
+            if needs[1]:
+                gw = gwb[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+                gw = np.ascontiguousarray(gw)
+            if b is not None and needs[2]:
+                gb = np.ascontiguousarray(gwb[:, k])
+        if needs[0]:
+            wk = w.transpose(2, 3, 0, 1).reshape(kk, o, c)
+            taps = np.matmul(gm, wk).reshape(kh, kw, n, ho, wo, c)
+            dx = None
+            rows = [_tap_range(h, ho, i * dilation[0] - pt, stride[0]) for i in range(kh)]
+            cols_ = [_tap_range(wd, wo, j * dilation[1] - pl, stride[1]) for j in range(kw)]
+            full = [
+                (i, j)
+                for i in range(kh)
+                for j in range(kw)
+                if rows[i] == (0, h, 0) and cols_[j] == (0, wd, 0)
+            ]
+            if full:  # a tap covering every input position (stride 1): start from a copy
+                i0, j0 = full[0]
+                dx = taps[i0, j0, :, :h, :wd].copy()
+            else:
+                dx = np.zeros((n, h, wd, c), dtype=taps.dtype)
+            for i in range(kh):
+                hlo, hcnt, hs = rows[i]
+                for j in range(kw):
+                    if full and (i, j) == full[0]:
+                        continue
+                    wlo, wcnt, ws = cols_[j]
+                    if hcnt and wcnt:
+                        dx[
+                            :,
+                            hs : hs + stride[0] * (hcnt - 1) + 1 : stride[0],
+                            ws : ws + stride[1] * (wcnt - 1) + 1 : stride[1],
+                        ] += taps[i, j, :, hlo : hlo + hcnt, wlo : wlo + wcnt]
+            gx = dx.transpose(0, 3, 1, 2)
+        return gx, gw, gb
+
+    return y, vjp
+
+
 def _conv2d(x, w, b, stride, pads, dilation, groups):
     """conv2d forward and VJP on arrays (shared by conv1d)."""
+    if groups == 1:
+        return _conv2d_dense(x, w, b, stride, pads, dilation)
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     g_ = groups

@@ -1,0 +1,93 @@
+"""The layout-specific code paths of conv2d and max_pool2d (issue 12's fast paths).
+
+conv2d with groups=1 builds its im2col matrix as (M, K) or, for few input channels, transposed
+(K, M), folds the bias into the GEMM and scatters ∂x tap by tap with stride/dilation/padding
+clipping; max_pool2d skips zero-filling ∂x when its windows tile the input. Each path is
+compared with torch (values, input and parameter gradients) and gradchecked in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _layer_parity import compare_layer, gradcheck_layer
+
+import chainrule as cr
+import chainrule.nn.functional as F
+
+# (in_channels, out_channels, kernel), kwargs, input (H, W): in_channels 2 takes the transposed
+# (K, M) im2col, 8 the (M, K) one (kw × C >= 16).
+CASES = [
+    ((2, 5, 3), {"padding": 1}, (7, 6)),
+    ((8, 5, 3), {"padding": 1}, (7, 6)),
+    ((2, 4, 3), {"stride": (2, 3), "dilation": (2, 1), "padding": (1, 2)}, (9, 10)),
+    ((8, 4, 3), {"stride": (2, 3), "dilation": (2, 1), "padding": (1, 2)}, (9, 10)),
+    ((2, 3, 3), {"padding": 4, "dilation": 2, "bias": False}, (5, 5)),  # taps reading only pad
+    ((8, 3, 3), {"padding": 4, "dilation": 2, "bias": False}, (5, 5)),
+    ((8, 3, (4, 2)), {"padding": "same"}, (6, 7)),  # asymmetric padding
+    ((1, 6, 3), {}, (5, 5)),  # no padding, one input channel (the CNN's first layer)
+    ((8, 6, 2), {"stride": 2}, (7, 9)),  # stride leaves the last row/column without gradient
+]
+
+
+# torch warns that padding='same' with an even kernel copies the input; not our concern here
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("args", "kw", "hw"), CASES)
+def test_conv2d_paths_parity(torch, args, kw, hw, dtype):
+    x = np.random.default_rng(0).standard_normal((3, args[0], *hw))
+    compare_layer(torch, lambda m: m.Conv2d(*args, **kw), [x], dtype)
+
+
+@pytest.mark.parametrize(("args", "kw", "hw"), CASES[::2])
+def test_conv2d_paths_gradcheck(args, kw, hw):
+    x = np.random.default_rng(1).standard_normal((2, args[0], *hw))
+    gradcheck_layer(lambda m: m.Conv2d(*args, **kw), [x])
+
+
+@pytest.mark.parametrize("cin", [1, 8])
+def test_conv2d_input_without_grad(torch, cin):
+    # the first layer of a CNN: only the weight and bias gradients are computed
+    x = np.random.default_rng(2).standard_normal((4, cin, 6, 6))
+    compare_layer(torch, lambda m: m.Conv2d(cin, 5, 3, padding=1), [x], "float32", const=(0,))
+
+
+def test_conv2d_channels_last_gradient(torch):
+    # conv output feeding conv: the gradient arriving as a channels-last view is read in place
+    x = np.random.default_rng(3).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    w1 = np.random.default_rng(4).standard_normal((6, 3, 3, 3)).astype(np.float32)
+    w2 = np.random.default_rng(5).standard_normal((4, 6, 3, 3)).astype(np.float32)
+    outs = []
+    for lib, fn in ((torch, torch.nn.functional), (cr, F)):
+        xt, a, b = (lib.tensor(v, requires_grad=True) for v in (x, w1, w2))
+        y = fn.max_pool2d(fn.relu(fn.conv2d(fn.relu(fn.conv2d(xt, a, padding=1)), b)), 2)
+        (y * y).sum().backward()
+        outs.append([v.detach().numpy() for v in (y, xt.grad, a.grad, b.grad)])
+    for c, t in zip(outs[1], outs[0]):
+        np.testing.assert_allclose(c, t, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("shape", "kw"),
+    [
+        ((2, 3, 8, 6), {"kernel_size": 2}),  # windows tile the input: ∂x is never zero-filled
+        ((2, 3, 7, 6), {"kernel_size": 2}),  # the last row is in no window
+        ((2, 3, 8, 6), {"kernel_size": 2, "padding": 1}),
+        ((2, 3, 9, 9), {"kernel_size": 3}),
+        ((2, 3, 8, 8), {"kernel_size": 2, "stride": 3}),
+    ],
+)
+def test_max_pool2d_paths_with_ties(torch, shape, kw):
+    # relu output: whole windows of zeros are ties, which go to the first element as in torch
+    x = np.maximum(np.random.default_rng(6).standard_normal(shape), 0.0).astype(np.float32)
+    x[0, 0, :2, :2] = np.nan
+    x[1, 1, 2, 2:4] = 5.0
+    res = []
+    for lib in (torch, cr):
+        xt = lib.tensor(x, requires_grad=True)
+        y, idx = lib.nn.functional.max_pool2d(xt, return_indices=True, **kw)
+        u = lib.tensor(np.arange(y.numel(), dtype=np.float32).reshape(tuple(y.shape)))
+        (y * u).sum().backward()
+        res.append([y.detach().numpy(), idx.numpy(), xt.grad.numpy()])
+    for c, t in zip(res[1], res[0]):
+        np.testing.assert_array_equal(c, t)
