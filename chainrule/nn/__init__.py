@@ -36,6 +36,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "fusion":  # chainrule's switch for fused Linear/ReLU stacks (not in torch)
+        from .modules._fusion import fusion
+
+        return fusion
     if name == "SyncBatchNorm":  # lives with the process group it talks over
         from ..distributed.sync_batchnorm import SyncBatchNorm
 

@@ -855,6 +855,7 @@ def cross_entropy(
                 target=tgt,
                 weight=None,
                 ignore_index=int(ignore_index),
+                targets_checked=True,
                 reduction=reduction,
                 label_smoothing=0.0,
             )

@@ -48,6 +48,30 @@ _LINEAR = OpSpec(
     kind="reduction",
 )
 
+
+def _chain(relu_last: bool) -> OpSpec:
+    """The fused Linear/ReLU stack of ``Sequential``: two layers, ReLU between (and after)."""
+    from chainrule.ops.nn import linear as L
+
+    relu = (True, relu_last)
+    op = L.linear_relu_chain if relu_last else L.linear_chain
+
+    def fn(x, w1, b1, w2, b2):
+        return op(x, w1, b1, w2, b2, relu=relu)
+
+    def ref(T, x, w1, b1, w2, b2):
+        y = T.nn.functional.linear(T.relu(T.nn.functional.linear(x, w1, b1)), w2, b2)
+        return T.relu(y) if relu_last else y
+
+    return OpSpec(
+        op.opdef.name,
+        fn,
+        ref,
+        [Sample(((4, 3), (5, 3), (5,), (2, 5), (2,)), name="2-layer")],
+        kind="reduction",
+    )
+
+
 _BILINEAR = OpSpec(
     "bilinear",
     *_F("bilinear"),
@@ -468,6 +492,8 @@ _IDENTITY_HOOK = OpSpec(
 
 SPECS = [
     _LINEAR,
+    _chain(False),
+    _chain(True),
     _BILINEAR,
     *_ACTIVATIONS,
     _PRELU,

@@ -26,6 +26,15 @@ def _abs_index(idx: Any, size: int) -> int:
     return idx % size
 
 
+def _fuse(modules: Any, x: Tensor) -> Tensor | None:
+    """``_fusion.fused_mlp``, imported on the first forward (it needs the layer classes)."""
+    global _fuse
+    from ._fusion import fused_mlp
+
+    _fuse = fused_mlp
+    return fused_mlp(modules, x)
+
+
 def _renumber(module: Module) -> None:
     """Keys "0", "1", … again after a deletion (torch keeps list containers dense)."""
     module._modules = OrderedDict((str(i), m) for i, m in enumerate(module._modules.values()))
@@ -157,6 +166,11 @@ class Sequential(Module):
 
     def forward(self, input: Any) -> Any:
         """Feed ``input`` through each module in order."""
+        if type(input) is Tensor:
+            # a Linear/ReLU stack runs as one node (same numbers, far less per-op overhead)
+            out = _fuse(self._modules.values(), input)
+            if out is not None:
+                return out
         for module in self._modules.values():
             input = module(input)
         return input

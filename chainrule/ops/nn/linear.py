@@ -80,3 +80,63 @@ def bilinear(x1, x2, w, b=None):
         return gx1, gx2, gw, gb
 
     return y.reshape(*lead, -1), vjp
+
+
+def _linear_chain(x, *wb, relu=()):
+    """Layers ``(W_k, b_k)`` applied in turn, each followed by ReLU where ``relu[k]``.
+
+    The same NumPy calls as ``linear`` and ``relu`` one after the other (so the same numbers to
+    the last bit), recorded as ONE node: a Sequential MLP pays the per-op cost of the engine once
+    instead of twice per layer, which is most of a small model's step.
+    """
+    n = len(relu)
+    saved = []  # (layer input, layer output if ReLU follows, else None)
+    h = x
+    for k in range(n):
+        w, b = wb[2 * k], wb[2 * k + 1]
+        y = h @ w.T
+        if b is not None:
+            y += b
+        if relu[k]:
+            y = np.maximum(y, 0.0)
+            saved.append((h, y))
+        else:
+            saved.append((h, None))
+        h = y
+
+    def vjp(g, needs):
+        grads = [None] * (2 * n + 1)
+        for k in range(n - 1, -1, -1):
+            hk, yk = saved[k]
+            if yk is not None:
+                g = g * (yk > 0)
+            w, b = wb[2 * k], wb[2 * k + 1]
+            if needs[2 * k + 1]:
+                grads[2 * k + 1] = g.T @ hk
+            if b is not None and needs[2 * k + 2]:
+                grads[2 * k + 2] = np.add.reduce(g, axis=0)
+            if k or needs[0]:
+                g = g @ w
+        grads[0] = g if needs[0] else None
+        return tuple(grads)
+
+    return h, vjp
+
+
+linear_chain = op(
+    "linear_chain",
+    formula="per layer, last first: ȳ ← ȳ·[y > 0] after a ReLU; W̄ = ȳᵀ·x, b̄ = Σ ȳ, x̄ = ȳ·W",
+    backward_name="AddmmBackward0",
+)(_linear_chain)
+
+
+def _linear_relu_chain(x, *wb, relu=()):
+    return _linear_chain(x, *wb, relu=relu)
+
+
+_linear_relu_chain.__doc__ = "``linear_chain`` ending in a ReLU (named ReluBackward0, as torch)."
+linear_relu_chain = op(
+    "linear_relu_chain",
+    formula="as linear_chain (the last layer is followed by a ReLU)",
+    backward_name="ReluBackward0",
+)(_linear_relu_chain)

@@ -60,6 +60,21 @@ def _classes_back(a: np.ndarray, shape: tuple) -> np.ndarray:
     return np.moveaxis(a.reshape(moved), -1, 1)
 
 
+_ARANGE: dict[int, np.ndarray] = {}
+
+
+def _arange(n: int) -> np.ndarray:
+    """A read-only ``arange(n)`` for row indexing, made once per batch size."""
+    r = _ARANGE.get(n)
+    if r is None:
+        if len(_ARANGE) > 64:
+            _ARANGE.clear()
+        r = np.arange(n)
+        r.flags.writeable = False
+        _ARANGE[n] = r
+    return r
+
+
 def _log_softmax_rows(z: np.ndarray) -> np.ndarray:
     # the ufunc reductions ndarray.max/.sum call, without their Python wrappers (same result)
     shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
@@ -72,7 +87,13 @@ def _log_softmax_rows(z: np.ndarray) -> np.ndarray:
     backward_name="NllLossBackward0",
 )
 def cross_entropy(
-    x, target=None, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+    x,
+    target=None,
+    weight=None,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+    targets_checked=False,
 ):
     """Cross-entropy with class-index targets: log_softmax and nll in one node.
 
@@ -83,15 +104,32 @@ def cross_entropy(
     z = _classes_last(x)
     n_cls = z.shape[1]
     t = target.reshape(-1)
-    keep = t != ignore_index
     logp = _log_softmax_rows(z)
-    rows = np.arange(z.shape[0])
-    if weight is None and label_smoothing == 0.0 and keep.all():
+    rows = _arange(z.shape[0])
+    # targets_checked: the caller verified every target is a class in [0, C), so an
+    # ignore_index outside [0, C) ignores no row (skips two NumPy calls per step)
+    keep = None
+    if not targets_checked or 0 <= ignore_index < n_cls:
+        keep = t != ignore_index
+    if weight is None and label_smoothing == 0.0 and (keep is None or keep.all()):
         # the common case (unit weights, nothing ignored): the general formulas below with
         # w_t = 1, minus the NumPy calls that build and apply all-ones weights (same numbers)
+        out_shape = target.shape
+        if reduction == "mean" and len(shape) == 2 and t.size:
+            # the classifier's step, written out: one row per sample, 0-d result
+            n = float(t.size)
+            picked = logp[rows, t]
+            y = np.asarray(-np.add.reduce(picked) / n, dtype=z.dtype)
+
+            def vjp_mean(g, needs):
+                gz = np.exp(logp)
+                gz[rows, t] -= 1.0
+                gz *= g / n
+                return (gz,)
+
+            return y, vjp_mean
         loss = -logp[rows, t]
         denom = float(t.size) if reduction == "mean" else None
-        out_shape = target.shape
         y = _reduce(loss.reshape(out_shape), reduction, denom)
 
         def vjp_plain(g, needs):
@@ -101,6 +139,8 @@ def cross_entropy(
             return (_classes_back(gz, shape),)
 
         return y, vjp_plain
+    if keep is None:
+        keep = np.ones(t.shape, bool)
     t_safe = np.where(keep, t, 0)
     w_t = weight[t_safe] if weight is not None else np.ones(t.shape, z.dtype)
     w_t = np.where(keep, w_t, 0.0).astype(z.dtype, copy=False)
