@@ -356,7 +356,13 @@ class Tensor:
         if inputs is None and not create_graph and self.grad_fn is not None:
             # Fast path for the usual loss.backward() / y.backward(g): no list handling.
             if gradient is None and data.size == 1:
-                engine.run_backward((self,), (np.ones(data.shape, data.dtype),), bool(retain_graph))
+                # np.array(1, dtype) is 5x cheaper than np.ones; the engine may keep it as a .grad
+                one = np.array(1, data.dtype)
+                engine.run_backward(
+                    (self,),
+                    (one if data.ndim == 0 else one.reshape(data.shape),),
+                    bool(retain_graph),
+                )
                 return
             if type(gradient) is Tensor and gradient._data.shape == data.shape:
                 # a copy: the engine may hand the root gradient to a leaf as its .grad

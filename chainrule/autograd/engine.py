@@ -373,21 +373,21 @@ def run_backward(
                 results[k] = entry[1]
         # Results may share memory with each other; hand each caller its own array.
         return [None if r is None else np.array(r, copy=True) for r in results]
-    taken: set[int] = set()
+    taken: set[int] = set()  # arrays a leaf took as its .grad: no other leaf may take them
     for t, g in leaf_grads.values():
         if t._hooks:
             g = _run_hooks(t._hooks, g)
+        if t.grad is None:
+            # _accumulate_leaf's common case inlined (same reference count: t._grad_buf, the
+            # optimizer's view list, `buf` and getrefcount's argument); a copy takes nothing
+            buf = t._grad_buf
+            if buf is not None and sys.getrefcount(buf) <= 4:
+                buf[...] = g  # same dtype and shape (cast and reduced above); cheaper than copyto
+                t.grad = _make(buf)
+                continue
         if id(g) in taken:
             g = g.copy()
         taken.add(id(g))
-        if t.grad is None:
-            # _accumulate_leaf's common case inlined (same reference count: t._grad_buf, the
-            # optimizer's view list, `buf` and getrefcount's argument)
-            buf = t._grad_buf
-            if buf is not None and sys.getrefcount(buf) <= 4:
-                np.copyto(buf, g, casting="unsafe")
-                t.grad = _make(buf)
-                continue
         _accumulate_leaf(t, g, owned)
     if post_backward:
         for fn in tuple(post_backward):
