@@ -237,27 +237,6 @@ def bench_model(name: str, rounds: int, seconds: float, threads: list[int]) -> d
     return res
 
 
-def cold_import(module: str, repeats: int = 5) -> float:
-    """Best-of-``repeats`` seconds to import ``module`` in a fresh interpreter, timed inside it.
-
-    As ``bench_import.py``, but with bytecode caching on (into a temporary
-    ``PYTHONPYCACHEPREFIX``, filled by one untimed import first): an installed package has its
-    ``.pyc`` files, while ``PYTHONDONTWRITEBYTECODE=1`` (set on this machine) would make every
-    run compile chainrule's sources again and time the compiler.
-    """
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    with tempfile.TemporaryDirectory() as cache:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = cache
-        run = [sys.executable, "-c", code]
-        subprocess.run(run, capture_output=True, text=True, check=True, cwd=ROOT, env=env)
-        best = float("inf")
-        for _ in range(repeats):
-            out = subprocess.run(run, capture_output=True, text=True, check=True, cwd=ROOT, env=env)
-            best = min(best, float(out.stdout.strip()))
-    return best
-
-
 def _blas_info() -> str:
     """NumPy's BLAS library, version and the CPU kernel it selected, via threadpoolctl."""
     try:
@@ -415,6 +394,8 @@ def main() -> None:
         "results": results,
     }
     if args.imp:
+        from bench_import import cold_import  # benchmarks/ is on sys.path when run as a script
+
         imp = {m: cold_import(m) for m in ("numpy", "chainrule", "torch")}
         out["cold_import_s"] = imp
         print(
