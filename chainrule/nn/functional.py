@@ -848,7 +848,7 @@ def cross_entropy(
             and tgt.shape == (x.shape[0],)
             and x.shape[0]
             and reduction in ("mean", "sum", "none")
-            and tgt.view(np.uintp).max() < x.shape[1]
+            and np.maximum.reduce(tgt.view(np.uintp)) < x.shape[1]
         ):
             return _Lo.cross_entropy(
                 input,

@@ -106,10 +106,14 @@ def _linear_chain(x, *wb, relu=()):
 
     def vjp(g, needs):
         grads = [None] * (2 * n + 1)
+        own = False  # g is an array this VJP made (not the caller's): mask it in place
         for k in range(n - 1, -1, -1):
             hk, yk = saved[k]
             if yk is not None:
-                g = g * (yk > 0)
+                if own:
+                    g *= yk > 0
+                else:
+                    g = g * (yk > 0)
             w, b = wb[2 * k], wb[2 * k + 1]
             if needs[2 * k + 1]:
                 grads[2 * k + 1] = g.T @ hk
@@ -117,6 +121,7 @@ def _linear_chain(x, *wb, relu=()):
                 grads[2 * k + 2] = np.add.reduce(g, axis=0)
             if k or needs[0]:
                 g = g @ w
+                own = True
         grads[0] = g if needs[0] else None
         return tuple(grads)
 
