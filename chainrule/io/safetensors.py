@@ -27,7 +27,7 @@ from .._tensor import Tensor, _make
 __all__ = ["save", "load", "save_file", "load_file"]
 
 LAYOUT_KEY = "chainrule.layout"
-_MAX_HEADER = 100 * 1024 * 1024  # the safetensors reference implementation's limit
+_MAX_HEADER = 100_000_000  # the safetensors reference implementation's limit (bytes)
 
 # safetensors dtype tag -> NumPy dtype (BF16 is widened to float32 after reading).
 _DTYPES: dict[str, np.dtype] = {
@@ -71,6 +71,7 @@ def _to_array(x: Any) -> np.ndarray | None:
 
 
 def _check_array(a: np.ndarray, where: str) -> np.ndarray:
+    a = np.asarray(a)  # a NumPy scalar (a 0-d result) has no buffer the writer can read
     if a.dtype.kind not in "biuf?" or a.dtype.itemsize > 8 or a.dtype.kind == "c":
         raise TypeError(f"cr.save: {where} has dtype {a.dtype}, which safetensors cannot store")
     return a if a.flags.c_contiguous else a.copy(order="C")  # ascontiguousarray makes 0-d 1-d
@@ -247,8 +248,52 @@ def _read_source(f: Any) -> tuple[bytes, str]:
     raise TypeError(f"cr.load: f must be a path or a binary file object, got {type(f).__name__}")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads object hook: a key given twice is an error (plain JSON keeps the last one)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _is_uint(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _check_entry(name: str, info: Any, bad: Any) -> tuple[str, list[int], int, int]:
+    """Validate one tensor entry of the header; return (dtype tag, shape, begin, end)."""
+    if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+        raise bad(f"tensor {name!r}: entry needs dtype, shape and data_offsets, got {info!r}")
+    tag, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(tag, str) or tag not in _DTYPES:
+        raise bad(f"tensor {name!r}: unknown dtype tag {tag!r} (known: {sorted(_DTYPES)})")
+    if not isinstance(shape, list) or not all(_is_uint(s) for s in shape):
+        raise bad(f"tensor {name!r}: bad shape {shape!r} (a list of non-negative integers)")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_uint, offsets)):
+        raise bad(f"tensor {name!r}: bad data_offsets {offsets!r} (two non-negative integers)")
+    begin, end = offsets
+    if end < begin:
+        raise bad(f"tensor {name!r}: data_offsets {offsets} end before they begin")
+    return tag, shape, begin, end
+
+
 def parse(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Validate a safetensors byte string and return (arrays in header order, metadata)."""
+    """Validate a safetensors byte string and return (arrays in header order, metadata).
+
+    The checks are the reference implementation's (``safetensors`` 0.8): header length within
+    the file and at most 100 MB, UTF-8 JSON object header, ``__metadata__`` a str -> str map,
+    known dtypes, tensors whose byte ranges tile the data section exactly (sorted by offset, each
+    starting where the previous one ends, no overlap, no gap, nothing past the end and no
+    trailing bytes), and byte sizes equal to ``prod(shape) * itemsize``. chainrule also rejects
+    a key given twice in the header (the reference keeps the last one). Every check runs before
+    any array is built, and the error names the file, the tensor and what is wrong.
+    """
 
     def bad(msg: str) -> ValueError:
         return ValueError(f"{source}: not a valid safetensors file: {msg}")
@@ -267,65 +312,87 @@ def parse(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
     if len(data) < 8:
         raise bad(f"{len(data)} bytes is too short for the 8-byte header length (truncated?)")
     n = int.from_bytes(data[:8], "little")
+    if n > _MAX_HEADER:
+        raise bad(
+            f"header too large: the first 8 bytes give a header length of {n} bytes (limit "
+            f"{_MAX_HEADER}); a different format, or a corrupted length"
+        )
     if n > len(data) - 8:
         raise bad(
             f"header length {n} runs past the end of the file ({len(data)} bytes): truncated, "
             "or a different format (a pickle or zip file saved by torch.save? chainrule never "
             "unpickles)"
         )
-    if n > _MAX_HEADER or n < 2:
-        raise bad(f"implausible header length {n}")
+    if n < 2:
+        raise bad(f"implausible header length {n} (the smallest header, '{{}}', has 2 bytes)")
     raw = data[8 : 8 + n]
-    if raw[:1] != b"{":
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise bad(f"the header is not valid UTF-8 ({e})") from None
+    # The reference reader lets JSON whitespace precede the '{' (the spec pads with spaces).
+    if not text.lstrip(" \t\r\n").startswith("{"):
         raise bad("the header does not start with '{' (corrupted header or a different format)")
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        header = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as e:
+        raise bad(f"key {e.args[0]!r} appears twice in the header") from None
+    except (json.JSONDecodeError, RecursionError) as e:
         raise bad(f"corrupted header, not JSON ({e})") from None
     if not isinstance(header, dict):
         raise bad("the header is not a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
-    ):
-        raise bad("__metadata__ must map strings to strings")
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise bad(f"__metadata__ must map strings to strings, got {type(metadata).__name__}")
+    for k, v in metadata.items():
+        if not isinstance(v, str):
+            raise bad(f"__metadata__[{k!r}] must be a string, got {type(v).__name__} {v!r}")
     body = memoryview(data)[8 + n :]
-    arrays: dict[str, np.ndarray] = {}
-    for name, info in header.items():
-        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
-            raise bad(f"tensor {name!r}: entry needs dtype, shape and data_offsets")
-        tag, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if tag not in _DTYPES:
-            raise bad(f"tensor {name!r}: unknown dtype tag {tag!r} (known: {sorted(_DTYPES)})")
-        if not isinstance(shape, list) or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
-        ):
-            raise bad(f"tensor {name!r}: bad shape {shape!r}")
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
-        ):
-            raise bad(f"tensor {name!r}: bad data_offsets {offsets!r}")
-        begin, end = offsets
-        if not 0 <= begin <= end <= len(body):
+    entries = {name: _check_entry(name, info, bad) for name, info in header.items()}
+    # The byte ranges, taken in offset order, must tile the data section: each starts where
+    # the previous one ended (overlap, gap and a duplicated range are all caught here).
+    covered, last = 0, None
+    for name, (_, _, begin, end) in sorted(entries.items(), key=lambda kv: kv[1][2:]):
+        if begin != covered:
+            what = "overlaps" if begin < covered else "leaves a gap after"
+            prev = f"tensor {last!r}" if last is not None else "the start of the data section"
             raise bad(
-                f"tensor {name!r}: data_offsets {offsets} out of range for a data section of "
-                f"{len(body)} bytes (truncated file?)"
+                f"tensor {name!r}: data_offsets [{begin}, {end}] {what} {prev} (which ends at "
+                f"byte {covered}); tensors must be stored back to back"
             )
-        npd = _DTYPES[tag]
-        expected = math.prod(shape) * npd.itemsize
+        if end > len(body):
+            raise bad(
+                f"tensor {name!r}: data_offsets [{begin}, {end}] run past the end of the data "
+                f"section ({len(body)} bytes): out of range (truncated file?)"
+            )
+        covered, last = end, name
+    for name, (tag, shape, begin, end) in entries.items():
+        expected = math.prod(shape) * _DTYPES[tag].itemsize
         if end - begin != expected:
             raise bad(
-                f"tensor {name!r}: {end - begin} bytes of data for shape {shape} and dtype {tag} "
-                f"(expected {expected})"
+                f"tensor {name!r}: data_offsets [{begin}, {end}] hold {end - begin} bytes, but "
+                f"shape {shape} and dtype {tag} take {expected} (expected {expected})"
             )
-        arr = np.frombuffer(body[begin:end], dtype=npd).reshape(shape).copy()
+    if covered != len(body):
+        raise bad(
+            f"the data section has {len(body)} bytes but the tensors' data_offsets cover "
+            f"{covered}"
+            + (f" (the last, {last!r}, ends there)" if last is not None else "")
+            + ": trailing bytes, or offsets that do not describe this file"
+        )
+    arrays: dict[str, np.ndarray] = {}
+    for name, (tag, shape, begin, end) in entries.items():
+        arr = np.frombuffer(body[begin:end], dtype=_DTYPES[tag]).reshape(shape).copy()
         if tag == "BF16":
             arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        elif tag == "BOOL":
+            arr = arr.view(np.uint8) != 0  # a byte other than 0/1 is still a valid bool
         elif tag in _WIDEN:
             arr = arr.astype(_WIDEN[tag])
-        arrays[name] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+        # (shifts and comparisons on a 0-d array return NumPy scalars: asarray keeps 0-d arrays)
+        arrays[name] = np.asarray(arr).astype(arr.dtype.newbyteorder("="), copy=False)
     return arrays, metadata
 
 
