@@ -14,12 +14,90 @@ asymmetrically the way torch does.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._registry import op
+from ._blas import single_blas_thread
 
-__all__ = ["conv2d", "conv1d", "conv_transpose2d", "pad_nd", "conv_out_size"]
+__all__ = ["conv2d", "conv1d", "conv_transpose2d", "pad_nd", "conv_out_size", "split_batch"]
+
+
+# ------------------------------------------------------------------------- two-thread split
+# NumPy runs only BLAS calls in several threads; the copies, adds and compares around them run
+# in the calling thread. When NumPy's BLAS may use two or more threads (the caller did not
+# limit it to one) and the machine has the cores, a batch-parallel kernel gives the second half
+# of the batch to one worker thread (NumPy releases the GIL in copies, ufuncs and matmul), each
+# half's GEMMs running on one BLAS thread. With one BLAS thread everything stays on the calling
+# thread, unchanged. The worker waits on a queue (no spinning).
+
+# Below this many elements (of the largest array a kernel writes) the hand-off (~30 µs) costs
+# more than the second thread saves. Off (2⁶²) until measured faster on a quiet machine.
+_SPLIT_MIN = 1 << 62
+_POOLS: dict[int, Any] = {}  # pid -> executor: a forked child makes its own
+_get_blas_threads: Any = None  # ctypes openblas_get_num_threads, False when not found
+
+
+def _find_blas_threads() -> Any:
+    import ctypes
+    import glob
+
+    root = os.path.dirname(os.path.dirname(np.__file__))
+    for pattern in ("numpy.libs/*openblas*", "numpy/.dylibs/*openblas*"):
+        for path in sorted(glob.glob(os.path.join(root, pattern))):
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            # NumPy's wheels ship scipy-openblas, whose public symbols carry a prefix/suffix
+            for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads"):
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    fn.argtypes = []
+                    fn.restype = ctypes.c_int
+                    return fn
+    return False
+
+
+def _worker() -> Any:
+    """The one-worker executor of this process, or None when one thread should do it all."""
+    global _get_blas_threads
+    if _get_blas_threads is None:
+        _get_blas_threads = _find_blas_threads()
+    threads = _get_blas_threads() if _get_blas_threads else 1
+    if threads < 2 or (os.cpu_count() or 1) < 2:
+        return None
+    pid = os.getpid()
+    pool = _POOLS.get(pid)
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = _POOLS[pid] = ThreadPoolExecutor(1, thread_name_prefix="chainrule-conv")
+    return pool
+
+
+def _one_blas_thread(fn: Callable[[int, int], None], lo: int, hi: int) -> None:
+    with single_blas_thread():
+        fn(lo, hi)
+
+
+def split_batch(fn: Callable[[int, int], None], n: int, size: int) -> None:
+    """Run ``fn(lo, hi)`` over the batch [0, n): as one call, or as two halves in two threads
+    when ``size`` (elements written) is large and NumPy's BLAS may use two threads."""
+    pool = _worker() if n >= 2 and size >= _SPLIT_MIN else None
+    if pool is None:
+        fn(0, n)
+        return
+    half = n // 2
+    fut = pool.submit(_one_blas_thread, fn, half, n)
+    try:
+        _one_blas_thread(fn, 0, half)
+    finally:
+        fut.result()
 
 
 def conv_out_size(n: int, k: int, s: int, d: int, p_total: int) -> int:
@@ -91,8 +169,11 @@ def _conv2d_dense(x, w, b, stride, pads, dilation):
     (kh, kw, C) order and a last ones column when there is a bias, so the forward GEMM adds the
     bias and the ∂W GEMM yields the bias gradient as its last column (Σ over M inside BLAS
     instead of a separate axis-0 reduction, 0.6 ms for conv(1→32) on 64×28×28). ∂x is one GEMM
-    per kernel tap, (kh·kw, M, C), each added into its shifted window of ∂x: the adds read and
-    write contiguous runs of Wo × C numbers, not the kw × C runs of a (M, K) col2im.
+    per kernel tap into a reused (M, C) buffer, added at once into the tap's shifted window of
+    ∂x (contiguous runs of Wo × C numbers, while the buffer is still in cache), instead of a
+    (M, K) col2im whose adds read runs of only C numbers.
+    Both passes work on batch ranges, so ``split_batch`` can give half the batch to a second
+    thread when NumPy's BLAS may use two.
     """
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
@@ -100,7 +181,8 @@ def _conv2d_dense(x, w, b, stride, pads, dilation):
     ho = conv_out_size(h, kh, stride[0], dilation[0], pt + pb)
     wo = conv_out_size(wd, kw, stride[1], dilation[1], pl + pr)
     xp = _to_nhwgc(x, pads, 1)
-    m = n * ho * wo
+    hw = ho * wo
+    m = n * hw
     kk = kh * kw
     k = kk * c
     kb = k + (b is not None)
@@ -110,62 +192,88 @@ def _conv2d_dense(x, w, b, stride, pads, dilation):
     if b is not None:
         wm[k] = b
     transposed = kw * c < _SHORT_ROW
+    out = np.empty((m, o), dtype=np.result_type(x.dtype, w.dtype))
     if transposed:
         cols = np.empty((kb, m), dtype=x.dtype)
-        np.copyto(cols[:k].reshape(kh, kw, c, n, ho, wo), win.transpose(3, 4, 5, 0, 1, 2))
         if b is not None:
             cols[k] = 1.0
-        out = cols.T @ wm
     else:
         cols = np.empty((m, kb), dtype=x.dtype)
-        np.copyto(cols[:, :k].reshape(n, ho, wo, kh, kw, c), win)
         if b is not None:
             cols[:, k] = 1.0
-        out = cols @ wm
+
+    def forward(lo: int, hi: int) -> None:
+        r0, r1 = lo * hw, hi * hw
+        if transposed:
+            np.copyto(
+                cols[:k, r0:r1].reshape(kh, kw, c, hi - lo, ho, wo),
+                win[lo:hi].transpose(3, 4, 5, 0, 1, 2),
+            )
+            np.matmul(cols[:, r0:r1].T, wm, out=out[r0:r1])
+        else:
+            np.copyto(cols[r0:r1, :k].reshape(hi - lo, ho, wo, kh, kw, c), win[lo:hi])
+            np.matmul(cols[r0:r1], wm, out=out[r0:r1])
+
+    split_batch(forward, n, m * kb)
     y = out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     def vjp(gy, needs):
         gm = gy.transpose(0, 2, 3, 1).reshape(m, o)
         gx = gw = gb = None
-        if needs[1] or (b is not None and needs[2]):
-            if transposed:
-                gwb = (cols @ gm).T  # (O, K+1) as a view of (K+1, O)
-            else:
-                gwb = gm.T @ cols
+        want_w = needs[1] or (b is not None and needs[2])
+        parts: list[np.ndarray] = []
+        if needs[0]:
+            wk = w.transpose(2, 3, 0, 1).reshape(kk, o, c).astype(gm.dtype, copy=False)
+            rows = [_tap_range(h, ho, i * dilation[0] - pt, stride[0]) for i in range(kh)]
+            cols_ = [_tap_range(wd, wo, j * dilation[1] - pl, stride[1]) for j in range(kw)]
+            # a tap covering every input position (stride 1, 'same' size): its GEMM writes ∂x
+            first = None
+            if (ho, wo) == (h, wd):
+                first = next(
+                    (
+                        i * kw + j
+                        for i in range(kh)
+                        for j in range(kw)
+                        if rows[i] == (0, h, 0) and cols_[j] == (0, wd, 0)
+                    ),
+                    None,
+                )
+            dx = (np.empty if first is not None else np.zeros)((n, h, wd, c), dtype=gm.dtype)
+
+        def backward(lo: int, hi: int) -> None:
+            r0, r1 = lo * hw, hi * hw
+            g = gm[r0:r1]
+            if want_w:
+                # list.append is atomic: the two halves may finish in either order
+                parts.append((cols[:, r0:r1] @ g).T if transposed else g.T @ cols[r0:r1])
+            if not needs[0]:
+                return
+            d = dx[lo:hi]
+            if first is not None:
+                np.matmul(g, wk[first], out=d.reshape(r1 - r0, c))
+            buf = np.empty((hi - lo, ho, wo, c), dtype=gm.dtype)
+            for i in range(kh):
+                hlo, hcnt, hs = rows[i]
+                for j in range(kw):
+                    wlo, wcnt, ws = cols_[j]
+                    if i * kw + j == first or not (hcnt and wcnt):
+                        continue
+                    np.matmul(g, wk[i * kw + j], out=buf.reshape(r1 - r0, c))
+                    d[
+                        :,
+                        hs : hs + stride[0] * (hcnt - 1) + 1 : stride[0],
+                        ws : ws + stride[1] * (wcnt - 1) + 1 : stride[1],
+                    ] += buf[:, hlo : hlo + hcnt, wlo : wlo + wcnt]
+
+        split_batch(backward, n, m * (kb + o) if want_w else m * o)
+        if want_w:
+            gwb = parts[0] if len(parts) == 1 else parts[0] + parts[1]
             if needs[1]:
                 gw = gwb[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
                 gw = np.ascontiguousarray(gw)
             if b is not None and needs[2]:
                 gb = np.ascontiguousarray(gwb[:, k])
         if needs[0]:
-            wk = w.transpose(2, 3, 0, 1).reshape(kk, o, c)
-            taps = np.matmul(gm, wk).reshape(kh, kw, n, ho, wo, c)
-            dx = None
-            rows = [_tap_range(h, ho, i * dilation[0] - pt, stride[0]) for i in range(kh)]
-            cols_ = [_tap_range(wd, wo, j * dilation[1] - pl, stride[1]) for j in range(kw)]
-            full = [
-                (i, j)
-                for i in range(kh)
-                for j in range(kw)
-                if rows[i] == (0, h, 0) and cols_[j] == (0, wd, 0)
-            ]
-            if full:  # a tap covering every input position (stride 1): start from a copy
-                i0, j0 = full[0]
-                dx = taps[i0, j0, :, :h, :wd].copy()
-            else:
-                dx = np.zeros((n, h, wd, c), dtype=taps.dtype)
-            for i in range(kh):
-                hlo, hcnt, hs = rows[i]
-                for j in range(kw):
-                    if full and (i, j) == full[0]:
-                        continue
-                    wlo, wcnt, ws = cols_[j]
-                    if hcnt and wcnt:
-                        dx[
-                            :,
-                            hs : hs + stride[0] * (hcnt - 1) + 1 : stride[0],
-                            ws : ws + stride[1] * (wcnt - 1) + 1 : stride[1],
-                        ] += taps[i, j, :, hlo : hlo + hcnt, wlo : wlo + wcnt]
             gx = dx.transpose(0, 3, 1, 2)
         return gx, gw, gb
 

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._registry import op
+from .conv import split_batch
 
 __all__ = [
     "max_pool2d",
@@ -106,21 +107,32 @@ def max_pool2d(
     xp = _padded_nhwc(x, kernel, stride, padding, dilation, out_hw, -np.inf)
     win = _windows(xp, kernel, stride, dilation, out_hw)
     views = [win[:, :, :, i, j] for i in range(kh) for j in range(kw)]
-    y = np.array(views[0])
-    for v in views[1:]:
-        np.maximum(y, v, out=y)
+    y = np.empty((n, ho, wo, c), dtype=x.dtype)
     idx_dtype = np.uint8 if k_all < 256 else np.int32
-    # arg = Σₖ Πⱼ≤ₖ [vⱼ ≠ y] over k < kh·kw − 1: the index of the first maximum (a masked
-    # copy per position instead branches on every element of a random mask: ~30x slower).
-    ne = np.not_equal(views[0], y)
-    arg = ne.astype(idx_dtype)
-    # bool and uint8 have the same bytes: adding the view avoids a casting loop
-    inc = ne.view(np.uint8) if idx_dtype is np.uint8 else ne
-    step = np.empty_like(ne)
-    for v in views[1:-1]:
-        np.not_equal(v, y, out=step)
-        ne &= step
-        arg += inc
+    arg = np.empty(y.shape, dtype=idx_dtype)
+
+    def forward(lo: int, hi: int) -> None:
+        vs = [v[lo:hi] for v in views]
+        yy, aa = y[lo:hi], arg[lo:hi]
+        if k_all == 1:
+            np.copyto(yy, vs[0])
+        else:
+            np.maximum(vs[0], vs[1], out=yy)
+            for v in vs[2:]:
+                np.maximum(yy, v, out=yy)
+        # arg = Σₖ Πⱼ≤ₖ [vⱼ ≠ y] over k < kh·kw − 1: the index of the first maximum (a masked
+        # copy per position instead branches on every element of a random mask: ~30x slower)
+        ne = np.not_equal(vs[0], yy)
+        # bool and uint8 have the same bytes: copying/adding the view avoids a casting loop
+        inc = ne.view(np.uint8) if idx_dtype is np.uint8 else ne
+        np.copyto(aa, inc)
+        step = np.empty_like(ne)
+        for v in vs[1:-1]:
+            np.not_equal(v, yy, out=step)
+            ne &= step
+            aa += inc
+
+    split_batch(forward, n, y.size)
     if y.dtype.kind == "f" and np.isnan(y).any():
         for k, v in enumerate(views):  # the last NaN of a window wins
             nan_k = np.isnan(v)
@@ -142,9 +154,14 @@ def max_pool2d(
         if not overlap:
             # windows are disjoint: write ȳ·[arg == k] straight into each window offset
             dwin = _windows(dxp, kernel, stride, dilation, out_hw, writeable=True)
-            for i in range(kh):
-                for j in range(kw):
-                    np.multiply(g, arg == i * kw + j, out=dwin[:, :, :, i, j])
+
+            def backward(lo: int, hi: int) -> None:
+                gg, aa, dw = g[lo:hi], arg[lo:hi], dwin[lo:hi]
+                for i in range(kh):
+                    for j in range(kw):
+                        np.multiply(gg, aa == i * kw + j, out=dw[:, :, :, i, j])
+
+            split_batch(backward, xshape[0], dxp.size)
         else:
             _scatter_windows(
                 dxp,
