@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from .checkpoint import load_checkpoint as load_checkpoint
+from .checkpoint import loader_generators as loader_generators
 from .checkpoint import rng_states as rng_states
 from .checkpoint import save_checkpoint as save_checkpoint
 from .checkpoint import set_rng_states as set_rng_states
@@ -18,6 +19,7 @@ __all__ = [
     "load",
     "load_checkpoint",
     "load_file",
+    "loader_generators",
     "rng_states",
     "save",
     "save_checkpoint",

@@ -20,7 +20,13 @@ import numpy as np
 from .. import _random
 from .safetensors import load_with_metadata, save
 
-__all__ = ["save_checkpoint", "load_checkpoint", "rng_states", "set_rng_states"]
+__all__ = [
+    "save_checkpoint",
+    "load_checkpoint",
+    "rng_states",
+    "set_rng_states",
+    "loader_generators",
+]
 
 _FORMAT = "chainrule.checkpoint"
 
@@ -59,12 +65,36 @@ def set_rng_states(states: Mapping[str, Any]) -> None:
         random.setstate((s["version"], internal, s["gauss_next"]))
 
 
+def loader_generators(loader: Any) -> dict[str, Any]:
+    """The ``chainrule.Generator`` objects a DataLoader (or sampler) shuffles with, by role.
+
+    A loader built with ``generator=``/``seed=`` or a sampler with its own ``generator``
+    draws its shuffling order from that object, not from the global RNG that ``rng_states``
+    covers; a checkpoint must keep its state for a resumed run to see the same batch order.
+    Roles: ``"generator"`` (the loader's), ``"sampler"``, ``"batch_sampler.sampler"``; one
+    generator shared by several is listed once. Empty when everything draws from the global RNG.
+    """
+    found: dict[str, Any] = {}
+    batch_sampler = getattr(loader, "batch_sampler", None)
+    holders = (
+        ("generator", loader),
+        ("sampler", getattr(loader, "sampler", None)),
+        ("batch_sampler.sampler", getattr(batch_sampler, "sampler", None)),
+    )
+    for role, holder in holders:
+        g = getattr(holder, "generator", None)
+        if isinstance(g, _random.Generator) and all(g is not h for h in found.values()):
+            found[role] = g
+    return found
+
+
 def save_checkpoint(
     path: str | os.PathLike,
     model: Any = None,
     optimizer: Any = None,
     scheduler: Any = None,
     epoch: int | None = None,
+    dataloader: Any = None,
     **extra: Any,
 ) -> None:
     """Save a resumable training checkpoint to ``path`` (atomically).
@@ -73,6 +103,10 @@ def save_checkpoint(
         path: the ``.safetensors`` file to write.
         model, optimizer, scheduler: objects with ``state_dict()`` (any may be omitted).
         epoch: the epoch (or step) reached.
+        dataloader: the training DataLoader (or a sampler): the state of the generator it
+            shuffles with is saved, so that ``load_checkpoint(..., dataloader=)`` continues
+            with the same shuffling order. (Loaders without their own ``generator`` draw
+            from the global RNG, which is always saved.)
         **extra: more values to keep (step counters, a history dict, best metric …): tensors,
             numbers, strings, None, bools and dicts / lists of them.
 
@@ -86,6 +120,10 @@ def save_checkpoint(
         payload["optimizer"] = optimizer.state_dict()
     if scheduler is not None:
         payload["scheduler"] = scheduler.state_dict()
+    if dataloader is not None:
+        payload["dataloader"] = {
+            role: g.get_state() for role, g in loader_generators(dataloader).items()
+        }
     payload["extra"] = dict(extra)
     payload["rng"] = rng_states()
     save(payload, path, metadata={"format": "pt"})
@@ -156,20 +194,42 @@ def _check_scheduler(path: str, scheduler: Any, saved: Any) -> None:
         )
 
 
+def _check_dataloader(path: str, dataloader: Any, saved: Any) -> None:
+    mine = sorted(loader_generators(dataloader))
+    theirs = sorted(saved) if isinstance(saved, Mapping) else None
+    if theirs is None:
+        raise ValueError(
+            f"load_checkpoint({path!r}): the checkpoint holds no dataloader state (save it "
+            "with save_checkpoint(..., dataloader=loader))"
+        )
+    if mine != theirs:
+        raise ValueError(
+            f"load_checkpoint({path!r}): the checkpoint's dataloader shuffled with generators "
+            f"{theirs}, this {type(dataloader).__name__} has {mine or 'none of its own'}"
+        )
+    for role in mine:
+        try:  # a damaged state must fail here, before any object changes
+            _random.Generator().set_state(saved[role])
+        except RuntimeError as e:
+            raise ValueError(f"load_checkpoint({path!r}): dataloader {role}: {e}") from None
+
+
 def load_checkpoint(
     path: str | os.PathLike,
     model: Any = None,
     optimizer: Any = None,
     scheduler: Any = None,
     *,
+    dataloader: Any = None,
     restore_rng: bool = True,
     strict: bool = True,
 ) -> dict[str, Any]:
     """Restore a checkpoint written by ``save_checkpoint`` into the given objects.
 
-    Everything is validated (file format, architecture, optimizer groups) before any object is
-    changed. Returns ``{"epoch": epoch, **extra}``; the RNG states are restored unless
-    ``restore_rng=False``.
+    Everything is validated (file format, architecture, optimizer groups, dataloader
+    generators) before any object is changed. Returns ``{"epoch": epoch, **extra}``; the RNG
+    states are restored unless ``restore_rng=False``, and so is the shuffling generator of
+    ``dataloader`` (pass the same kind of loader that was passed to ``save_checkpoint``).
 
     Raises:
         ValueError: not a valid checkpoint file, or an optimizer with other parameter groups.
@@ -191,12 +251,18 @@ def load_checkpoint(
         _check_optimizer(spath, optimizer, payload["optimizer"])
     if scheduler is not None:
         _check_scheduler(spath, scheduler, payload["scheduler"])
+    if dataloader is not None:
+        _check_dataloader(spath, dataloader, payload.get("dataloader"))
     if model is not None:
         model.load_state_dict(payload["model"], strict=strict)
     if optimizer is not None:
         optimizer.load_state_dict(payload["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(payload["scheduler"])
+    if dataloader is not None:
+        generators = loader_generators(dataloader)
+        for role, state in payload["dataloader"].items():
+            generators[role].set_state(state)
     if restore_rng:
         set_rng_states(payload["rng"])
     out = {"epoch": payload.get("epoch")}

@@ -284,10 +284,22 @@ def check_monitors(callbacks: list[Any], valid: list[str], scheduler_monitor: st
 
 def resume(state: FitState, path: Any) -> None:
     """Load a ModelCheckpoint file into the state's objects and continue its counters."""
-    from chainrule.io import load_checkpoint
+    from chainrule.io import load_checkpoint, loader_generators
 
-    meta = load_checkpoint(path, model=state.model, optimizer=state.optimizer,
-                           scheduler=state.scheduler)  # fmt: skip
+    objects = {"model": state.model, "optimizer": state.optimizer, "scheduler": state.scheduler}
+    loader = state.train_loader
+    if loader is not None and loader_generators(loader):
+        # A DataLoader with its own shuffling generator: restore it too, so the resumed epochs
+        # see the batch order the uninterrupted run would have (checkpoints written before
+        # this was saved, or by save_checkpoint without dataloader=, still load).
+        try:
+            meta = load_checkpoint(path, **objects, dataloader=loader)
+        except ValueError as e:
+            if "holds no dataloader state" not in str(e):
+                raise
+            meta = load_checkpoint(path, **objects)
+    else:
+        meta = load_checkpoint(path, **objects)
     state.epoch = int(meta.get("epoch") or 0)
     state.history = History.from_dict(meta.get("history") or {})
     fit_meta = meta.get("fit") or {}
@@ -298,6 +310,42 @@ def resume(state: FitState, path: Any) -> None:
         saved = saved_callbacks.get(f"{i}:{type(cb).__name__}")
         if saved and hasattr(cb, "load_state_dict"):
             cb.load_state_dict(saved)
+
+
+def is_anomaly(error: BaseException) -> bool:
+    """Did ``detect_anomaly`` raise this (a NaN/Inf in a forward output or a gradient)?"""
+    first = str(error).split("\n", 1)[0]
+    return (
+        isinstance(error, RuntimeError)
+        and "nan/inf" in first
+        and (first.startswith("anomaly: op ") or first.startswith("Function '"))
+    )
+
+
+def anomaly_reason(state: FitState, error: BaseException) -> str:
+    """The stop reason for a NaN/Inf caught by ``detect_anomaly``: where, which op, which line."""
+    lines = str(error).splitlines()
+    created = next((ln[len("Created at ") :] for ln in lines if ln.startswith("Created at ")), "")
+    where = f"epoch {state.epoch}, batch {state.batch} (step {state.step + 1})"
+    reason = f"non-finite value (nan/inf) at {where}, found by detect_anomaly: {lines[0]}"
+    if created:
+        reason += f"; created at {created}"
+    return reason + "; weights kept from the previous step"
+
+
+def rng_snapshot(loader: Any) -> Any:
+    """Restorable state of every generator peeking at ``loader`` may draw from."""
+    import chainrule as cr
+    from chainrule.io import loader_generators
+
+    generators = [cr.default_generator, *loader_generators(loader).values()]
+    states = [g.get_state() for g in generators]
+
+    def restore() -> None:
+        for g, st in zip(generators, states):
+            g.set_state(st)
+
+    return restore
 
 
 class StopOnCtrlC:

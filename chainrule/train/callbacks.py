@@ -10,7 +10,8 @@ A callback is any object with some of these methods, each taking the :class:`Fit
                          here skips the step (the weights stay as they were)
 ``on_batch_end``         after the optimizer (and a per-batch scheduler) stepped
 ``on_epoch_end``         after validation; ``state.logs`` holds the epoch's numbers
-``on_fit_end``           once, also after an early stop, a NaN or Ctrl-C
+``on_fit_end``           once, also after an early stop, a NaN, Ctrl-C or an exception
+                         (then ``state.error`` holds it; ``fit`` re-raises it afterwards)
 =======================  ==========================================================
 
 Subclass :class:`Callback` (all hooks are no-ops) and override what you need. Callbacks stop
@@ -88,8 +89,10 @@ class FitState:
     stop_training: bool = False
     stop_reason: str | None = None
     interrupted: bool = False
+    error: BaseException | None = None
     shuffle_seed: int = 0
     callbacks: list[Any] = field(default_factory=list)
+    train_loader: Any = None
 
     @property
     def running_loss(self) -> float:
@@ -246,8 +249,12 @@ class ModelCheckpoint(_Monitoring):
     the previous file). ``path`` may contain ``{epoch}`` or any logged name, e.g.
     ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. Resume with ``fit(..., resume=path)``.
     On Ctrl-C the current weights are saved too (to ``path``, or next to it with
-    ``.interrupted`` in the name when ``save_best_only`` keeps the best one there). A run
-    stopped by a NaN loss saves nothing more, so the last good checkpoint stays.
+    ``.interrupted`` in the name when ``save_best_only`` keeps the best one there). When
+    ``fit`` raises an exception mid-run, the weights trained so far are saved next to ``path``
+    with ``.interrupted`` in the name (the last epoch's checkpoint stays as it was), unless a
+    weight is NaN/Inf. A run stopped by a NaN loss (or by ``detect_anomaly``) saves nothing
+    more, so the last good checkpoint stays. When training on a ``DataLoader``, its own
+    shuffling generator is saved too, so ``resume`` continues with the same batch order.
 
     Args:
         path: where to write.
@@ -289,10 +296,13 @@ class ModelCheckpoint(_Monitoring):
         self.last_path = self.save(state, self._format(state.logs, state.epoch))
 
     def on_fit_end(self, state: FitState) -> None:
-        if not state.interrupted:
+        crashed = state.error is not None
+        if not (state.interrupted or crashed):
             return
+        if crashed and not all(np.isfinite(v._data).all() for v in _float_tensors(state.model)):
+            return  # weights broken by the failure: the last good checkpoint is what to keep
         path = self._format((state.history.records or [{}])[-1], len(state.history))
-        if self.save_best_only:
+        if self.save_best_only or crashed:
             p = Path(path)
             path = str(p.with_name(p.stem + ".interrupted" + p.suffix))
         self.last_path = self.save(state, path)
@@ -312,12 +322,14 @@ class ModelCheckpoint(_Monitoring):
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         completed = len(state.history)  # a partial (interrupted) epoch is redone on resume
+        loader = state.train_loader
         save_checkpoint(
             path,
             model=state.model,
             optimizer=state.optimizer,
             scheduler=state.scheduler,
             epoch=completed,
+            dataloader=loader if _has_own_generator(loader) else None,
             **self.extra,
             **checkpoint_extra(state),
         )
@@ -339,6 +351,9 @@ def checkpoint_extra(state: FitState) -> dict[str, Any]:
             "step": state.step,
             "shuffle_seed": state.shuffle_seed,
             "interrupted": state.interrupted,
+            "error": None
+            if state.error is None
+            else f"{type(state.error).__name__}: {state.error}",
             "callbacks": {
                 f"{i}:{type(cb).__name__}": cb.state_dict()
                 for i, cb in enumerate(state.callbacks)
@@ -346,6 +361,16 @@ def checkpoint_extra(state: FitState) -> dict[str, Any]:
             },
         },
     }
+
+
+def _float_tensors(model: Any) -> list[Any]:
+    return [v for v in model.state_dict().values() if np.asarray(v._data).dtype.kind == "f"]
+
+
+def _has_own_generator(loader: Any) -> bool:
+    from chainrule.io.checkpoint import loader_generators
+
+    return loader is not None and bool(loader_generators(loader))
 
 
 class LearningRateMonitor(Callback):

@@ -20,6 +20,13 @@ class History:
     "lr": 0.01, "time": 0.52}``. ``history["val_loss"]`` is that column as a list.
     ``stop_reason`` says why training ended early (``None`` if it ran all epochs).
 
+    An epoch cut short (Ctrl-C, a NaN stop, an exception) is not one of the ``records``: it is
+    ``history.partial``, a record of the batches it did run, marked ``"partial": True`` with
+    ``"batches"`` (optimizer steps taken) and ``"num_batches"`` (the epoch's length, ``None``
+    if unknown), and no validation numbers. ``partial`` is ``None`` when every epoch started
+    also finished. When ``fit`` raises, the exception carries the History as
+    ``exception.history``, so no epoch is lost either way.
+
     Examples:
         >>> h = History()
         >>> h.append({"epoch": 1, "loss": 0.5})
@@ -30,6 +37,7 @@ class History:
     def __init__(self, records: list[dict[str, Any]] | None = None) -> None:
         self.records: list[dict[str, Any]] = [dict(r) for r in records or ()]
         self.stop_reason: str | None = None
+        self.partial: dict[str, Any] | None = None
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one epoch's record."""
@@ -61,7 +69,12 @@ class History:
     def __repr__(self) -> str:
         last = self.records[-1] if self.records else {}
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in last.items())
-        return f"History({len(self)} epochs; last: {shown})"
+        cut = ""
+        if self.partial is not None:
+            p = self.partial
+            of = f"/{p['num_batches']}" if p.get("num_batches") is not None else ""
+            cut = f" + partial epoch {p.get('epoch')} ({p.get('batches')}{of} batches)"
+        return f"History({len(self)} epochs{cut}; last: {shown})"
 
     def to_dict(self) -> dict[str, list[Any]]:
         """Columns as lists (Keras' ``history.history`` layout): ``{"loss": [...], ...}``."""

@@ -81,18 +81,27 @@ def fit(
         scheduler_monitor: the logged name ReduceLROnPlateau watches (default ``val_loss``,
             or ``loss`` without validation data).
         resume: path of a ``ModelCheckpoint`` file to continue from.
-        detect_anomaly: run under ``chainrule.autograd.detect_anomaly()`` (slower; names the op
-            that produced the first NaN/Inf).
+        detect_anomaly: run each forward and backward pass under
+            ``chainrule.autograd.detect_anomaly()`` (slower). The first NaN/Inf stops training
+            cleanly, like a NaN loss: the weights stay those of the previous step, nothing more
+            is checkpointed, and ``history.stop_reason`` names the op (and your line of code)
+            that produced it.
         distributed: data-parallel training over MPI (``chainrule.distributed``; run the script
             under ``mpirun``): gradients are averaged across processes before each step.
 
     Returns:
-        History: one record per completed epoch (``loss``, metrics, ``val_*``, ``lr``, ``time``).
+        History: one record per completed epoch (``loss``, metrics, ``val_*``, ``lr``, ``time``);
+        ``stop_reason`` says why it stopped early (early stopping, a NaN, ``detect_anomaly``,
+        Ctrl-C), and ``partial`` holds the epoch that was cut short, if any.
 
     Raises:
         ValueError: the model's output and the target shapes do not fit the loss (raised before
             the first step, naming both), or an unknown metric / monitor name (listing the
             valid ones).
+        Exception: whatever the model, the loss, the data or a callback raised during training
+            is re-raised after the callbacks' ``on_fit_end`` ran (a ``ModelCheckpoint`` saves
+            the weights trained so far); it carries the History of the completed epochs and
+            the partial one as ``exception.history``. Ctrl-C does not raise: ``fit`` returns.
 
     Example:
         >>> history = fit(model, (x, y), loss=nn.CrossEntropyLoss(),  # doctest: +SKIP
@@ -148,6 +157,7 @@ def fit(
             train_loader, callbacks, shuffle, state.shuffle_seed
         )
         state.callbacks = callbacks
+    state.train_loader = train_loader
     if resume is not None:
         _setup.resume(state, resume)
     state.num_batches = _setup.num_batches(train_loader)
@@ -159,10 +169,19 @@ def fit(
              ("on_fit_start", "on_epoch_start", "on_after_backward", "on_batch_end",
               "on_epoch_end", "on_fit_end")}  # fmt: skip
     params = [p for p in model.parameters() if p.requires_grad]
+    # Anomaly checks cover the forward and backward passes only (as torch's do), not the
+    # optimizer step, validation or callbacks.
     anomaly = cr.autograd.detect_anomaly() if detect_anomaly else contextlib.nullcontext()
+    epoch_open = False  # an epoch has started and not finished: its batches make history.partial
+    lr_this_epoch, started, steps_this_epoch = state.lr, time.perf_counter(), 0
+
+    def record_partial() -> None:
+        if epoch_open:
+            state.history.partial = _partial_record(state, metric_objs, lr_this_epoch,
+                                                    started, steps_this_epoch)  # fmt: skip
 
     # ---- the loop
-    with _setup.StopOnCtrlC(state), anomaly:
+    with _setup.StopOnCtrlC(state):
         try:
             _call(hooks["on_fit_start"], state)
             for epoch in range(state.epoch + 1, epochs + 1):
@@ -172,7 +191,7 @@ def fit(
                     m.reset()
                 lr_this_epoch = state.lr
                 started = time.perf_counter()
-                steps_this_epoch = 0
+                steps_this_epoch, epoch_open = 0, True
                 model.train()
                 _call(hooks["on_epoch_start"], state)
 
@@ -180,11 +199,21 @@ def fit(
                     inputs, target = _setup.split_batch(batch)
                     state.inputs, state.target = inputs, target
 
-                    output = model(*inputs)  # forward pass
-                    batch_loss = loss(output, target)
-                    total_loss = batch_loss + regularizer(model) if regularizer else batch_loss
-                    optimizer.zero_grad()
-                    total_loss.backward()  # backward pass: ∂loss/∂w into every p.grad
+                    try:
+                        with anomaly:
+                            output = model(*inputs)  # forward pass
+                            batch_loss = loss(output, target)
+                            total_loss = (
+                                batch_loss + regularizer(model) if regularizer else batch_loss
+                            )
+                            optimizer.zero_grad()
+                            total_loss.backward()  # backward pass: ∂loss/∂w into every p.grad
+                    except RuntimeError as e:
+                        if not (detect_anomaly and _setup.is_anomaly(e)):
+                            raise
+                        optimizer.zero_grad()  # the failed backward left partial gradients
+                        state.stop(_setup.anomaly_reason(state, e))
+                        break
 
                     state.output, state.batch_loss = output, batch_loss.item()
                     _call(hooks["on_after_backward"], state)  # gradients are visible here
@@ -207,7 +236,10 @@ def fit(
                     if state.stop_training:
                         break
                 if state.stop_training and steps_this_epoch != state.num_batches:
-                    break  # a partial epoch is not recorded (nor validated, nor checkpointed)
+                    # a partial epoch is not one of the records (nor validated, nor
+                    # checkpointed as an epoch): it is history.partial
+                    record_partial()
+                    break
 
                 # ---- end of epoch: training numbers, validation (no gradients), scheduler
                 logs: dict[str, Any] = {"epoch": epoch, "loss": state.running_loss}
@@ -219,6 +251,7 @@ def fit(
                 logs["time"] = time.perf_counter() - started
                 state.logs = logs
                 state.history.records.append(logs)  # same dict: callbacks may add keys
+                epoch_open = False
                 if interval == "epoch":
                     if _setup.is_plateau(scheduler):
                         scheduler.step(logs[scheduler_monitor])
@@ -231,12 +264,48 @@ def fit(
             # Raised where no signal handler could be installed, or on a second Ctrl-C.
             state.interrupted = True
             state.stop(f"interrupted (Ctrl-C) at epoch {state.epoch}, batch {state.batch}")
+            record_partial()
+        except Exception as e:
+            # Anything else: keep what was trained (callbacks finish, a ModelCheckpoint saves
+            # the weights) and hand the History over on the exception itself.
+            state.error = e
+            state.stop(
+                f"error at epoch {state.epoch}, batch {state.batch}: {type(e).__name__}: {e}"
+            )
+            record_partial()
+            state.history.stop_reason = state.stop_reason
+            try:
+                _call(hooks["on_fit_end"], state)
+            except Exception as cleanup:  # report it, but the first failure is the one raised
+                e.add_note(f"fit: on_fit_end failed too: {type(cleanup).__name__}: {cleanup}")
+            e.history = state.history  # type: ignore[attr-defined]
+            e.add_note(
+                f"fit: stopped at epoch {state.epoch}, batch {state.batch}; the History of the "
+                f"{len(state.history)} completed epoch(s) (and the partial one) is attached "
+                "as exception.history"
+            )
+            raise
         finally:
             model.train()
         _call(hooks["on_fit_end"], state)
 
     state.history.stop_reason = state.stop_reason
     return state.history
+
+
+def _partial_record(
+    state: FitState, metric_objs: Sequence[Metric], lr: float, started: float, steps: int
+) -> dict[str, Any]:
+    """The record of an epoch cut short: training numbers over the batches it ran."""
+    logs: dict[str, Any] = {"epoch": state.epoch, "loss": state.running_loss}
+    for m in metric_objs:
+        try:
+            logs[m.name] = m.compute() if steps else math.nan
+        except (ValueError, ZeroDivisionError, RuntimeError):
+            logs[m.name] = math.nan
+    logs.update(lr=lr, time=time.perf_counter() - started, partial=True, batches=steps,
+                num_batches=state.num_batches)  # fmt: skip
+    return logs
 
 
 def _call(methods: list[Any], state: FitState) -> None:
@@ -256,7 +325,13 @@ def _preflight(
     This raises before any weight changes, with both shapes named, instead of failing deep
     inside the loss or, for broadcasting losses, silently training on the wrong thing.
     """
-    first = next(iter(loader), None)
+    # Peeking must not consume shuffling randomness: epoch 1 (and a resumed epoch) must see
+    # the order an iteration of the loader without fit would give.
+    restore_rng = _setup.rng_snapshot(loader)
+    try:
+        first = next(iter(loader), None)
+    finally:
+        restore_rng()
     if first is None:
         raise ValueError(f"fit: the {what} is empty")
     inputs, target = _setup.split_batch(first)

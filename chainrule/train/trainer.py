@@ -78,6 +78,9 @@ class Trainer:
     ) -> History:
         """Train for ``epochs`` epochs (see :func:`chainrule.train.fit`); returns the History.
 
+        If training raises, ``trainer.history`` still holds the History of the epochs that ran
+        (also attached to the exception as ``exception.history``).
+
         ``options`` are passed on to ``fit`` (``shuffle``, ``scheduler_interval``,
         ``scheduler_monitor``) or override the Trainer's own settings for this call.
         """
@@ -96,15 +99,20 @@ class Trainer:
         }
         settings.update(options)
         self._val_data = val_data
-        self.history = loop.fit(
-            self.model,
-            train_data,
-            epochs=epochs,
-            batch_size=batch_size,
-            val_data=val_data,
-            resume=resume,
-            **settings,
-        )
+        try:
+            self.history = loop.fit(
+                self.model,
+                train_data,
+                epochs=epochs,
+                batch_size=batch_size,
+                val_data=val_data,
+                resume=resume,
+                **settings,
+            )
+        except Exception as e:
+            # fit attached what was trained before the failure: keep it reachable here too
+            self.history = getattr(e, "history", self.history)
+            raise
         if self.report:
             self._write_report()
         return self.history

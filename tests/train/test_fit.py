@@ -552,7 +552,16 @@ def test_detect_anomaly_names_the_op():
 
     x, y = small_arrays(32)
     model = LogOfNegative()
-    with pytest.raises(RuntimeError, match="log"):
-        fit(model, (x, y), loss=nn.CrossEntropyLoss(),
+    before = weights(model)
+    # A NaN found by detect_anomaly stops fit cleanly, as a NaN loss does (docs of fit):
+    # no exception, weights of the previous step, the op and the user's line in stop_reason.
+    h = fit(model, (x, y), loss=nn.CrossEntropyLoss(),
             optimizer=optim.SGD(model.parameters(), 0.1), epochs=1, detect_anomaly=True,
             progress=False)  # fmt: skip
+    assert len(h) == 0
+    assert h.stop_reason.startswith("non-finite value (nan/inf) at epoch 1, batch 0 (step 1)")
+    assert "op 'log'" in h.stop_reason and "test_fit.py" in h.stop_reason
+    assert h.partial["batches"] == 0 and h.partial["partial"] is True
+    for k, v in weights(model).items():
+        np.testing.assert_array_equal(v, before[k])
+    assert not cr.autograd.is_anomaly_enabled()
