@@ -160,6 +160,10 @@ def _tap_range(n_in: int, n_out: int, off: int, s: int) -> tuple[int, int, int]:
 # transposed, (K, M): each row is one kernel tap read along W (runs of Wo numbers) instead of
 # runs of kw × C. For conv(1→32) on 28×28 that copy takes 74 µs instead of 540 µs.
 _SHORT_ROW = 16
+# The forward copies and multiplies the im2col matrix in pieces of about this many numbers
+# (1 MB): each piece is still in cache when its GEMM reads it. The whole matrix is still
+# written (backward needs it for ∂W). CNN conv2 forward: 0.8 ms less per step at 1 thread.
+_CHUNK = 1 << 18
 
 
 def _conv2d_dense(x, w, b, stride, pads, dilation):
@@ -203,16 +207,19 @@ def _conv2d_dense(x, w, b, stride, pads, dilation):
             cols[:, k] = 1.0
 
     def forward(lo: int, hi: int) -> None:
-        r0, r1 = lo * hw, hi * hw
-        if transposed:
-            np.copyto(
-                cols[:k, r0:r1].reshape(kh, kw, c, hi - lo, ho, wo),
-                win[lo:hi].transpose(3, 4, 5, 0, 1, 2),
-            )
-            np.matmul(cols[:, r0:r1].T, wm, out=out[r0:r1])
-        else:
-            np.copyto(cols[r0:r1, :k].reshape(hi - lo, ho, wo, kh, kw, c), win[lo:hi])
-            np.matmul(cols[r0:r1], wm, out=out[r0:r1])
+        step = max(1, _CHUNK // (hw * kb))
+        for a in range(lo, hi, step):
+            e = min(hi, a + step)
+            r0, r1 = a * hw, e * hw
+            if transposed:
+                np.copyto(
+                    cols[:k, r0:r1].reshape(kh, kw, c, e - a, ho, wo),
+                    win[a:e].transpose(3, 4, 5, 0, 1, 2),
+                )
+                np.matmul(cols[:, r0:r1].T, wm, out=out[r0:r1])
+            else:
+                np.copyto(cols[r0:r1, :k].reshape(e - a, ho, wo, kh, kw, c), win[a:e])
+                np.matmul(cols[r0:r1], wm, out=out[r0:r1])
 
     split_batch(forward, n, m * kb)
     y = out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
