@@ -496,10 +496,10 @@ absolute = abs
 square = _unary(E.square, "x² elementwise.")
 reciprocal = _unary(E.reciprocal, "1/x elementwise.")
 erf = _unary(E.erf, "The error function elementwise.")
-sign = _unary(E.sign, "The sign (−1, 0, 1) elementwise; not differentiable.")
-floor = _unary(E.floor, "Round down elementwise; not differentiable.")
-ceil = _unary(E.ceil, "Round up elementwise; not differentiable.")
-trunc = _unary(E.trunc, "Round toward zero elementwise; not differentiable.")
+sign = _unary(E.sign, "The sign (−1, 0, 1) elementwise; zero gradient.")
+floor = _unary(E.floor, "Round down elementwise; zero gradient.")
+ceil = _unary(E.ceil, "Round up elementwise; zero gradient.")
+trunc = _unary(E.trunc, "Round toward zero elementwise; zero gradient.")
 isnan = _unary(E.isnan, "True where the value is NaN.")
 isinf = _unary(E.isinf, "True where the value is ±inf.")
 isfinite = _unary(E.isfinite, "True where the value is finite.")
@@ -508,8 +508,10 @@ bitwise_not = _unary(E.bitwise_not, "Elementwise bitwise not.")
 
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
-    """Round half to even (as PyTorch does); not differentiable."""
-    return E.round(input, decimals=decimals)
+    """Round half to even (as PyTorch does); zero gradient."""
+    if decimals:
+        return E.round_decimals(input, decimals=decimals)
+    return E.round(input)
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -532,14 +534,28 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
 clip = clamp
 
 
+def _tensor_args(name: str, input: Any, other: Any) -> None:
+    """torch's binary functions without a Scalar overload reject Python numbers (TypeError)."""
+    for arg, pos, value in (("input", 1, input), ("other", 2, other)):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                f"{type(value).__name__}"
+            )
+
+
 def maximum(input: Tensor, other: Tensor) -> Tensor:
-    """Elementwise maximum; ties split the gradient half and half."""
-    return E.maximum(_operand(input), _operand(other))
+    """Elementwise maximum of two tensors; ties split the gradient half and half."""
+    if type(other) is not Tensor or type(input) is not Tensor:
+        _tensor_args("maximum", input, other)
+    return E.maximum(input, other)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
-    """Elementwise minimum; ties split the gradient half and half."""
-    return E.minimum(_operand(input), _operand(other))
+    """Elementwise minimum of two tensors; ties split the gradient half and half."""
+    if type(other) is not Tensor or type(input) is not Tensor:
+        _tensor_args("minimum", input, other)
+    return E.minimum(input, other)
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
@@ -638,12 +654,14 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     a, b = input, other
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         ad, bd = a._data, b._data
-        if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0]:
+        if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype is bd.dtype:
             return L.matmul(a, b)  # the common case, already valid
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
             f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
         )
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype != b._data.dtype:
+        raise _matmul_dtype_error(a._data, b._data)
     ka = a.shape[-1]
     kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if ka != kb:
@@ -658,6 +676,42 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
                 f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions do not broadcast"
             ) from None
     return L.matmul(a, b)
+
+
+# torch's kernels name dtypes by their C++ type in some messages and by ScalarType in others
+_C_NAMES = {
+    "float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+    "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+    "uint8": "unsigned char", "bool": "bool",
+}  # fmt: skip
+_SCALAR_NAMES = {
+    "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+    "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+    "bool": "Bool",
+}  # fmt: skip
+
+
+def _matmul_dtype_error(a: np.ndarray, b: np.ndarray) -> RuntimeError:
+    """torch's error for a matmul of two dtypes, worded by the kernel the shapes reach."""
+    na, nb = a.dtype.name, b.dtype.name
+    if a.ndim == 1 and b.ndim == 1:
+        return RuntimeError(
+            f"dot : expected both vectors to have same dtype, but found "
+            f"{_SCALAR_NAMES.get(na, na)} and {_SCALAR_NAMES.get(nb, nb)}"
+        )
+    if b.ndim == 1:
+        va, vb = _SCALAR_NAMES.get(na, na), _SCALAR_NAMES.get(nb, nb)
+        return RuntimeError(
+            f"addmv input tensors must have the same dtype, but got {vb}, {va}, and {vb}"
+        )
+    if b.ndim == 2:
+        return RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: "
+            f"{_C_NAMES.get(na, na)} != {_C_NAMES.get(nb, nb)}"
+        )
+    return RuntimeError(
+        f"expected scalar type {_SCALAR_NAMES.get(na, na)} but found {_SCALAR_NAMES.get(nb, nb)}"
+    )
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -702,6 +756,14 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``."""
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
+    dts = [o._data.dtype for o in operands if isinstance(o, Tensor)]
+    for dt in dts[1:]:
+        if dt != dts[0]:  # torch does not promote einsum operands
+            n0, n1 = dts[0].name, dt.name
+            raise RuntimeError(
+                f"expected scalar type {_SCALAR_NAMES.get(n0, n0)} but found "
+                f"{_SCALAR_NAMES.get(n1, n1)}"
+            )
     return L.einsum(*operands, equation=equation)
 
 
@@ -734,7 +796,14 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
 def prod(
     input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
-    """Product over ``dim`` (all elements by default)."""
+    """Product over one ``dim`` (all elements by default); torch takes no tuple of dims here."""
+    if dim is not None and not isinstance(dim, int | np.integer):
+        raise TypeError(
+            f"prod() received an invalid combination of arguments - got (Tensor, dim="
+            f"{type(dim).__name__}), but expected one of:\n"
+            " * (Tensor input, *, torch.dtype dtype = None)\n"
+            " * (Tensor input, int dim, bool keepdim = False, *, torch.dtype dtype = None)"
+        )
     x = input if dtype is None else input.to(dtype)
     out = R.prod(x, axis=_dims(dim, x.ndim, "prod"), keepdim=keepdim)
     # why: NumPy widens small ints to int64; an explicit dtype= is the result dtype in torch
@@ -936,6 +1005,12 @@ def norm(
     if isinstance(p, str):
         raise ValueError(f"norm: unsupported p={p!r} (use a number, inf or 'fro')")
     x = input if dtype is None else input.to(dtype)
+    if x._data.dtype.kind not in "fc":
+        n = x._data.dtype.name
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+            f"Got {_SCALAR_NAMES.get(n, n)}"
+        )
     return R.norm(x, p=float(p), axis=_dims(dim, x.ndim, "norm"), keepdim=keepdim)
 
 
@@ -944,7 +1019,19 @@ def softmax(input: Tensor, dim: int | None = None, dtype: Any = None, **_: Any) 
     x = input if dtype is None else input.to(dtype)
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit-dim rule
-    return A.softmax(x, dim=_dim(dim, x.ndim, "softmax"))
+    d = _dim(dim, x.ndim, "softmax")
+    if x._data.dtype.kind != "f":
+        _softmax_dtype_error("softmax", x, d)
+    return A.softmax(x, dim=d)
+
+
+def _softmax_dtype_error(kernel: str, x: Tensor, d: int) -> None:
+    """torch's softmax kernels exist for floating dtypes only (pass dtype= to convert)."""
+    n = x._data.dtype.name
+    last = "_lastdim" if d == x.ndim - 1 or x.ndim == 0 else ""
+    raise NotImplementedError(
+        f"\"{kernel}{last}_kernel_impl\" not implemented for '{_SCALAR_NAMES.get(n, n)}'"
+    )
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None, **_: Any) -> Tensor:
@@ -952,7 +1039,10 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None, **_: A
     x = input if dtype is None else input.to(dtype)
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1
-    return A.log_softmax(x, dim=_dim(dim, x.ndim, "log_softmax"))
+    d = _dim(dim, x.ndim, "log_softmax")
+    if x._data.dtype.kind != "f":
+        _softmax_dtype_error("log_softmax", x, d)
+    return A.log_softmax(x, dim=d)
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
@@ -1437,7 +1527,7 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
                 f"smaller than self {list(input.shape)} apart from dimension {d}"
             )
     n = input.shape[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # torch: negative indices are errors too
         bad = idx.max() if idx.max() >= n else idx.min()
         raise _OutOfRange(f"index {bad} is out of bounds for dimension {d} with size {n}")
     sub = tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape))
@@ -1446,7 +1536,7 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
         if _any(a < b for i, (a, b) in enumerate(zip(idx.shape, input.shape)) if i != d)
         else input
     )
-    return I.gather(src, dim=d, index=_wrap_negative(idx, n))
+    return I.gather(src, dim=d, index=idx)
 
 
 def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
@@ -1454,10 +1544,10 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     d = _dim(dim, input.ndim, "scatter_add")
     idx = _index_array(index, "scatter_add")
     n = input.shape[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # torch: negative indices are errors too
         bad = idx.max() if idx.max() >= n else idx.min()
         raise _OutOfRange(f"index {bad} is out of bounds for dimension {d} with size {n}")
-    return I.scatter_add(input, _operand(src), dim=d, index=_wrap_negative(idx, n))
+    return I.scatter_add(input, _operand(src), dim=d, index=idx)
 
 
 def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
@@ -1467,9 +1557,11 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     n = input.shape[d] if input.ndim else 1
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = idx.max() if idx.max() >= n else idx.min()
-        raise IndexError(f"index out of range in self: index {bad} for dimension {d} with size {n}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # torch: negative indices are errors too
+        if d == 0:
+            raise IndexError("index out of range in self")
+        bad = idx.reshape(-1)[(idx.reshape(-1) < 0) | (idx.reshape(-1) >= n)][0]
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
     return I.index_select(input, dim=d, index=idx.reshape(-1))
 
 

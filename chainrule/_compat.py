@@ -24,7 +24,10 @@ from ._random import Generator, rng
 from ._tensor import Size, Tensor, _make, as_array, tensor  # noqa: F401 - Size re-exported
 from .autograd.grad_mode import state
 from .ops import compat as C
+from .ops import elementwise as E
+from .ops import indexing as I
 from .ops import linalg_extra as _linalg_ops  # noqa: F401 - registers the linalg ops
+from .ops import reduction as R
 
 _bool = builtins.bool
 _int = builtins.int
@@ -182,6 +185,19 @@ __all__ = [
     "relu_",
     "square_",
     "clamp_",
+    # NaN-ignoring extremes, special functions, index fills
+    "fmax",
+    "fmin",
+    "positive",
+    "argwhere",
+    "angle",
+    "erfinv",
+    "i0",
+    "i0_",
+    "renorm",
+    "index_fill",
+    "fix",
+    "fix_",
 ]
 
 # ------------------------------------------------------------------ new primitives
@@ -239,7 +255,7 @@ def scatter(
     if idx.ndim != input.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
     n = input.shape[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # torch: negative indices are errors too
         bad = idx.max() if idx.max() >= n else idx.min()
         raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {n}")
     if reduce is not None:
@@ -341,7 +357,7 @@ def xlogy(input: Any, other: Any) -> Tensor:
 
 def logaddexp(input: Tensor, other: Any) -> Tensor:
     """log(eˣ + eʸ) without overflow."""
-    m = _api.maximum(input, _operand(other))
+    m = E.maximum(input, _operand(other))
     return m + _api.log1p(_api.exp(-_api.abs(_api.sub(input, other))))
 
 
@@ -369,8 +385,8 @@ def float_power(input: Any, exponent: Any) -> Tensor:
 
 
 def sgn(input: Tensor) -> Tensor:
-    """The sign of each element (for real tensors, ``sign``)."""
-    return _api.sign(input)
+    """The sign of each element (for real tensors, ``sign``); zero gradient."""
+    return E.sgn(input)
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
@@ -451,6 +467,8 @@ def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tenso
     b = list(np.broadcast_shapes(tuple(shape_x), tuple(shape_i)))
     bx, bi = list(b), list(b)
     bx[d], bi[d] = input.shape[d], idx.shape[d]
+    # why: unlike gather, torch's take_along_dim wraps negative indices
+    idx = _api._wrap_negative(idx, input.shape[d]) if input.shape[d] else idx
     return _api.gather(input.expand(bx), d, np.broadcast_to(idx, bi))
 
 
@@ -1570,6 +1588,129 @@ def clamp_(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return input.clamp_(min, max)
 
 
+# ------------------------------------------------------------------ special functions, fills
+
+
+_tensor_args = _api._tensor_args
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum that ignores NaN (NaN only where both are NaN); a tie's gradient
+    goes to ``input``."""
+    _tensor_args("fmax", input, other)
+    return E.fmax(input, other)
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum that ignores NaN; a tie's gradient goes to ``input``."""
+    _tensor_args("fmin", input, other)
+    return E.fmin(input, other)
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (unary plus); bool tensors are rejected as in torch."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """Indices of the nonzero elements as an (n, ndim) int64 tensor (``nonzero``)."""
+    return _api.nonzero(input)
+
+
+def angle(input: Tensor) -> Tensor:
+    """The argument of each (real) element: π where negative, 0 elsewhere, NaN kept."""
+    return E.angle(input)
+
+
+def erfinv(input: Tensor) -> Tensor:
+    """The inverse error function: NaN outside [−1, 1], ±inf at ±1."""
+    return E.erfinv(input)
+
+
+def i0(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind, order 0 (gradient I₁)."""
+    return E.i0(input)
+
+
+def i0_(input: Tensor) -> Tensor:
+    """``input.i0_()``."""
+    return input.i0_()
+
+
+def fix(input: Tensor) -> Tensor:
+    """``trunc`` (torch's alias)."""
+    return _api.trunc(input)
+
+
+def fix_(input: Tensor) -> Tensor:
+    """``input.fix_()``."""
+    return input.fix_()
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Rescale each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` to norm ``maxnorm``."""
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions"
+        )
+    if not p > 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f'"renorm_out" not implemented for '
+            f"'{_TORCH_NAMES.get(input._data.dtype.name, input._data.dtype.name)}'"
+        )
+    d = _dim(dim, input.ndim, "renorm")
+    return R.renorm(input, p=_float(p), dim=d, maxnorm=_float(maxnorm))
+
+
+_fill_scalar = E.with_backward_name(I.index_fill, "IndexFillBackward0")
+
+_TORCH_NAMES = {
+    "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+    "bool": "Bool", "float16": "Half", "float32": "Float", "float64": "Double",
+}  # fmt: skip
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """Copy of ``input`` with the entries at ``index`` along ``dim`` set to ``value`` (a number
+    or a 0-d tensor, which then receives the gradient of the filled places)."""
+    if not isinstance(index, Tensor):
+        raise TypeError(
+            f"index_fill() received an invalid combination of arguments - got "
+            f"({type(dim).__name__}, {type(index).__name__}, {type(value).__name__}), but "
+            f"expected (int dim, Tensor index, Number value) or (int dim, Tensor index, "
+            f"Tensor value)"
+        )
+    idx = index._data
+    if idx.dtype != np.int64:
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    if idx.ndim > 1:
+        raise RuntimeError("Index has to be a vector/scalar")
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(
+            f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
+    x = input.reshape(1) if input.ndim == 0 else input
+    d = _dim(dim, x.ndim, "index_fill")
+    n = x.shape[d]
+    flat = idx.reshape(-1)
+    if flat.size and (flat.min() < -n or flat.max() >= n):
+        bad = flat.max() if flat.max() >= n else flat.min()
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+    flat = flat % n if flat.size and flat.min() < 0 else flat
+    if isinstance(value, Tensor):
+        out = I.index_fill(x, value.to(input.dtype), dim=d, index=flat)
+    else:
+        out = _fill_scalar(x, _api._operand(value), dim=d, index=flat)
+    return out.reshape(()) if input.ndim == 0 else out
+
+
 # ------------------------------------------------------------------ Tensor methods
 
 _METHODS = [
@@ -1584,7 +1725,8 @@ _METHODS = [
     "unique_consecutive", "signbit", "heaviside", "isreal", "is_nonzero", "is_same_size",
     "is_complex", "histc", "cov", "corrcoef", "masked_scatter", "det", "logdet", "slogdet",
     "inverse", "pinverse", "matrix_power", "cholesky", "svd", "cross", "hypot", "diagflat",
-    "kron", "logcumsumexp", "cummax", "cummin", "mode",
+    "kron", "logcumsumexp", "cummax", "cummin", "mode", "fmax", "fmin", "positive", "argwhere",
+    "angle", "erfinv", "i0", "renorm", "index_fill", "fix",
 ]  # fmt: skip
 
 
@@ -1606,7 +1748,8 @@ def _bind_methods() -> None:
         "sign_": _api.sign, "fmod_": _api.fmod, "erf_": _api.erf, "lerp_": lerp,
         "masked_scatter_": masked_scatter,
         "eq_": _api.eq, "ne_": _api.ne, "lt_": _api.lt, "le_": _api.le, "gt_": _api.gt,
-        "ge_": _api.ge, "hypot_": hypot, "index_put_": _index_put,
+        "ge_": _api.ge, "hypot_": hypot, "index_put_": _index_put, "erfinv_": erfinv,
+        "i0_": i0, "renorm_": renorm, "index_fill_": index_fill, "fix_": fix,
     }  # fmt: skip
     for name, fn in inplace.items():
         if not hasattr(Tensor, name):

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _api
 from ._random import rng
-from ._tensor import Tensor, as_array
+from ._tensor import Tensor
 from .autograd.grad_mode import state
 
 # Methods that are exactly the function with ``self`` first.
@@ -399,14 +399,6 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> 
     return self._fill(rng(generator).exponential(1.0 / lambd, self.shape))
 
 
-def index_fill_(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
-    """Set the slices at ``index`` along ``dim`` to ``value``."""
-    d = _api._dim(dim, self.ndim)
-    key = (slice(None),) * d + (as_array(index),)
-    self[key] = value
-    return self
-
-
 for _fn in (
     addcmul_,
     addcdiv_,
@@ -419,6 +411,5 @@ for _fn in (
     bernoulli_,
     random_,
     exponential_,
-    index_fill_,
 ):
     setattr(Tensor, _fn.__name__, _fn)

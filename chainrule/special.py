@@ -7,6 +7,7 @@ from typing import Any
 
 from . import _api, _compat
 from ._tensor import Tensor
+from .ops import elementwise as E
 
 __all__ = [
     "expit",
@@ -26,6 +27,11 @@ __all__ = [
     "logsumexp",
     "ndtr",
     "log_ndtr",
+    "erfinv",
+    "i0",
+    "i1",
+    "i0e",
+    "i1e",
 ]
 
 
@@ -42,6 +48,31 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 def erf(input: Tensor) -> Tensor:
     """The error function."""
     return _api.erf(input)
+
+
+def erfinv(input: Tensor) -> Tensor:
+    """The inverse error function."""
+    return _compat.erfinv(input)
+
+
+def i0(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind, order 0."""
+    return _compat.i0(input)
+
+
+def i1(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind, order 1."""
+    return E.special_i1(input)
+
+
+def i0e(input: Tensor) -> Tensor:
+    """The exponentially scaled ``e^{−|x|} I₀(x)`` (finite where I₀ overflows)."""
+    return E.special_i0e(input)
+
+
+def i1e(input: Tensor) -> Tensor:
+    """The exponentially scaled ``e^{−|x|} I₁(x)``."""
+    return E.special_i1e(input)
 
 
 def erfc(input: Tensor) -> Tensor:

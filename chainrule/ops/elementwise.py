@@ -6,14 +6,25 @@ input's shape (DESIGN §3). Constants are Python floats so float32 stays float32
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 
-from ._registry import op
+from ._registry import OpFunction, op
 from ._special import erf as _erf
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def with_backward_name(fn: OpFunction, backward_name: str) -> OpFunction:
+    """The op ``fn`` under another grad_fn name, for one op that serves several torch functions
+    (``getitem`` is torch's SelectBackward0, SliceBackward0 …). Same forward, VJP, op name and
+    ONNX mapping; not registered again."""
+    opdef = copy.copy(fn.opdef)
+    opdef.backward_name = backward_name
+    return OpFunction(opdef)
+
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -310,9 +321,17 @@ def _cast_op(x, dtype=None):
 # ---------------------------------------------------------------- non-differentiable
 
 
-@op("round", differentiable=False)
+# Rounding and sign are piecewise constant: torch records them in the graph with a zero
+# gradient (RoundBackward0 …), so a loss through them backpropagates zeros, not an error.
+
+
+def _zero_grad(g, needs):
+    return (np.zeros_like(g),)
+
+
+@op("round", formula="x̄ = 0")
 def round(x, decimals=0):
-    return np.round(x, decimals)
+    return np.round(x, decimals), _zero_grad
 
 
 def _unary_nondiff(name: str, fn: np.ufunc):
@@ -325,6 +344,16 @@ def _unary_nondiff(name: str, fn: np.ufunc):
     return op(name, differentiable=False)(unary)
 
 
+def _unary_zero_grad(name: str, fn):
+    """A piecewise-constant elementwise op: recorded in the graph with a zero gradient."""
+
+    def unary(x):
+        return fn(x), _zero_grad
+
+    unary.__name__ = unary.__qualname__ = name
+    return op(name, formula="x̄ = 0")(unary)
+
+
 def _sign(x):
     # torch: sign(bool) is the bool itself and sign(nan) is 0 (NumPy: no bool loop, nan)
     if x.dtype == np.bool_:
@@ -333,10 +362,12 @@ def _sign(x):
     return np.where(np.isnan(s), 0, s).astype(s.dtype) if s.dtype.kind == "f" else s
 
 
-sign = _unary_nondiff("sign", _sign)
-floor = _unary_nondiff("floor", np.floor)
-ceil = _unary_nondiff("ceil", np.ceil)
-trunc = _unary_nondiff("trunc", np.trunc)
+sign = _unary_zero_grad("sign", _sign)
+floor = _unary_zero_grad("floor", np.floor)
+ceil = _unary_zero_grad("ceil", np.ceil)
+trunc = _unary_zero_grad("trunc", np.trunc)
+round_decimals = with_backward_name(round, "RoundBackward1")
+sgn = with_backward_name(sign, "SgnBackward0")
 logical_not = _unary_nondiff("logical_not", np.logical_not)
 bitwise_not = _unary_nondiff("bitwise_not", np.invert)
 isnan = _unary_nondiff("isnan", np.isnan)
@@ -371,3 +402,187 @@ def full_like(x, fill_value=0, dtype=None):
     """``fill_value`` in ``x``'s shape: an op (not ``np.full``) so that a traced, exported graph
     takes the shape from ``x`` and keeps its dynamic axes."""
     return np.full(x.shape, fill_value, dtype=x.dtype if dtype is None else dtype)
+
+
+# ---------------------------------------------------------------- NaN-ignoring extremes
+
+
+@op("fmax", formula="x̄ = ȳ · [x ≥ y or y is nan],  ȳ₂ = ȳ · [x < y or x is nan]", promote=True)
+def fmax(x, y):
+    # NOTE: torch's subgradient: a tie sends the whole gradient to x (maximum splits it).
+    def vjp(g, needs):
+        wx = (x >= y) | np.isnan(y)
+        wy = (x < y) | np.isnan(x)
+        return (g * wx if needs[0] else None), (g * wy if needs[1] else None)
+
+    return np.fmax(x, y), vjp
+
+
+@op("fmin", formula="x̄ = ȳ · [x ≤ y or y is nan],  ȳ₂ = ȳ · [x > y or x is nan]", promote=True)
+def fmin(x, y):
+    def vjp(g, needs):
+        wx = (x <= y) | np.isnan(y)
+        wy = (x > y) | np.isnan(x)
+        return (g * wx if needs[0] else None), (g * wy if needs[1] else None)
+
+    return np.fmin(x, y), vjp
+
+
+# ---------------------------------------------------------------- special functions
+
+
+@op("angle", formula="x̄ = 0 (real inputs)", float_only=True)
+def angle(x):
+    """The argument of a real number: π for negatives, 0 otherwise (NaN stays NaN)."""
+    y = np.where(x < 0, np.asarray(math.pi, dtype=x.dtype), np.zeros((), dtype=x.dtype))
+    y = np.where(np.isnan(x), x, y)
+
+    def vjp(g, needs):
+        return (np.zeros_like(g),)
+
+    return y, vjp
+
+
+# Rational first guess for erfinv (the coefficients torch's calc_erfinv uses), refined by two
+# Newton steps on erf below, as torch does.
+_ERFINV_A = (0.886226899, -1.645349621, 0.914624893, -0.140543331)
+_ERFINV_B = (-2.118377725, 1.442710462, -0.329097515, 0.012229801)
+_ERFINV_C = (-1.970840454, -1.624906493, 3.429567803, 1.641345311)
+_ERFINV_D = (3.543889200, 1.637067800)
+
+
+def _erfinv(y: np.ndarray) -> np.ndarray:
+    """erf⁻¹ in float64: NaN outside [−1, 1], ±inf at ±1."""
+    y = np.asarray(y, dtype=np.float64)
+    a = np.abs(y)
+    with np.errstate(all="ignore"):
+        z = y * y
+        a0, a1, a2, a3 = _ERFINV_A
+        b0, b1, b2, b3 = _ERFINV_B
+        central = (
+            y
+            * (((a3 * z + a2) * z + a1) * z + a0)
+            / ((((b3 * z + b2) * z + b1) * z + b0) * z + 1.0)
+        )
+        t = np.sqrt(-np.log((1.0 - np.minimum(a, 1.0)) / 2.0))
+        c0, c1, c2, c3 = _ERFINV_C
+        d0, d1 = _ERFINV_D
+        tail = np.copysign(((c3 * t + c2) * t + c1) * t + c0, y) / ((d1 * t + d0) * t + 1.0)
+        x = np.where(a <= 0.7, central, tail)
+        x = np.where(np.isfinite(x), x, 0.0)
+        for _ in range(2):
+            x = x - (_erf(x) - y) / (_TWO_OVER_SQRT_PI * np.exp(-x * x))
+    x = np.where(a == 1.0, np.copysign(np.inf, y), x)
+    return np.where((a > 1.0) | np.isnan(y), np.nan, x)
+
+
+@op("erfinv", formula="x̄ = ȳ · √π/2 · e^{y²}", float_only=True, quiet=True)
+def erfinv(x):
+    y = _erfinv(x).astype(x.dtype)
+
+    def vjp(g, needs):
+        return (g * (0.5 * math.sqrt(math.pi)) * np.exp(y * y),)
+
+    return y, vjp
+
+
+def _bessel_series(x: np.ndarray, nu: int) -> np.ndarray:
+    """I_ν(x) = Σₖ (x/2)^{2k+ν} / (k! (k+ν)!) for |x| ≤ 15 (positive terms: nothing cancels;
+    45 terms reach float64 rounding there)."""
+    h = 0.5 * x
+    q = h * h
+    term = np.ones_like(x) if nu == 0 else h.copy()
+    total = term.copy()
+    for k in range(1, 46):
+        term = term * q / (k * (k + nu))
+        total += term
+    return total
+
+
+def _bessel_scaled_asymptotic(x: np.ndarray, nu: int) -> np.ndarray:
+    """e^{−|x|} I_ν(|x|) for |x| > 15 from Hankel's expansion (relative error below e^{−2|x|})."""
+    a = np.abs(x)
+    mu = 4.0 * nu * nu
+    term = np.ones_like(a)
+    total = term.copy()
+    for k in range(1, 26):
+        term = -term * (mu - (2 * k - 1) ** 2) / (k * 8.0 * a)
+        total += term
+    return total / np.sqrt(2.0 * math.pi * a)
+
+
+_BESSEL_SPLIT = 15.0
+
+
+def _bessel_scaled(x: np.ndarray, nu: int) -> np.ndarray:
+    """e^{−|x|} I_ν(x) in float64 (I₀ is even, I₁ odd)."""
+    x = np.asarray(x, dtype=np.float64)
+    a = np.abs(x)
+    small = a <= _BESSEL_SPLIT
+    with np.errstate(all="ignore"):
+        near = _bessel_series(np.where(small, x, 0.0), nu) * np.exp(-a)
+        far = _bessel_scaled_asymptotic(np.where(small, _BESSEL_SPLIT + 1.0, x), nu)
+    if nu == 1:
+        far = np.copysign(far, x)
+    out = np.where(small, near, far)
+    out = np.where(np.isinf(x), 0.0, out)  # e^{-inf}·inf: the scaled function tends to 0
+    return np.where(np.isnan(x), np.nan, out)
+
+
+def _i1(x: np.ndarray) -> np.ndarray:
+    """The modified Bessel function I₁ in float64 (overflows to ±inf; NaN at ±inf, as torch)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _bessel_scaled(x, 1) * np.exp(np.abs(x))
+
+
+def _i0(x: np.ndarray) -> np.ndarray:
+    """I₀ in float64 (NumPy's Cephes code, which torch's also is: NaN at ±inf)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.i0(x)
+
+
+@op("i0", formula="x̄ = ȳ · I₁(x)", backward_name="I0Backward0", float_only=True, quiet=True)
+def i0(x):
+    def vjp(g, needs):
+        return (g * _i1(x).astype(g.dtype),)
+
+    return _i0(x).astype(x.dtype), vjp
+
+
+@op("special_i1", formula="x̄ = ȳ · (I₀(x) − I₁(x)/x)", backward_name="SpecialI1Backward0",
+    float_only=True, quiet=True)  # fmt: skip
+def special_i1(x):
+    y = _i1(x)
+
+    def vjp(g, needs):
+        safe = np.where(x == 0, 1.0, x)
+        d = np.where(x == 0, 0.5, _i0(x) - y / safe)  # I₁'(0) = 1/2
+        return (g * d.astype(g.dtype),)
+
+    return y.astype(x.dtype), vjp
+
+
+@op("special_i0e", formula="x̄ = ȳ · (i1e(x) − sign(x) · i0e(x))",
+    backward_name="SpecialI0EBackward0", float_only=True, quiet=True)  # fmt: skip
+def special_i0e(x):
+    y = _bessel_scaled(x, 0)
+
+    def vjp(g, needs):
+        return (g * (_bessel_scaled(x, 1) - np.sign(x) * y).astype(g.dtype),)
+
+    return y.astype(x.dtype), vjp
+
+
+@op("special_i1e", formula="x̄ = ȳ · (i0e(x) − i1e(x) · (sign(x) + 1/x))",
+    backward_name="SpecialI1EBackward0", float_only=True, quiet=True)  # fmt: skip
+def special_i1e(x):
+    y = _bessel_scaled(x, 1)
+
+    def vjp(g, needs):
+        safe = np.where(x == 0, 1.0, x)
+        d = np.where(x == 0, 0.5, _bessel_scaled(x, 0) - y * (np.sign(x) + 1.0 / safe))
+        return (g * d.astype(g.dtype),)
+
+    return y.astype(x.dtype), vjp

@@ -111,3 +111,29 @@ def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
     from ..autograd.engine import sum_to_shape
 
     return sum_to_shape(g, shape)
+
+
+@op(
+    "index_fill",
+    formula="x̄ = ȳ with the filled slices zeroed,  v̄ = Σ ȳ over them",
+    backward_name="IndexFillBackward1",
+)
+def index_fill(x, value, dim=0, index=None):
+    """Copy of ``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number, or a
+    0-d array whose gradient is the sum of ȳ over the filled places)."""
+    key = (slice(None),) * dim + (index,)
+    y = x.copy()
+    y[key] = value
+
+    def vjp(g, needs):
+        gx = gv = None
+        if needs[0]:
+            gx = g.copy()
+            gx[key] = 0
+        if needs[1]:
+            hit = np.zeros(x.shape[dim], dtype=bool)
+            hit[index] = True  # a repeated index fills (and counts) once
+            gv = np.asarray(g[(slice(None),) * dim + (hit,)].sum(), dtype=g.dtype)
+        return gx, gv
+
+    return y, vjp

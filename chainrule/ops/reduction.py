@@ -245,3 +245,47 @@ def norm(x, p=2.0, axis=None, keepdim=False):
         return (np.where(yk == 0, 0.0, gx).astype(x.dtype),)
 
     return y, vjp
+
+
+@op(
+    "renorm",
+    formula="x̄ = f · (ȳ − ∂‖x‖ · Σ(x·ȳ) / (‖x‖ + 1e-7)) where ‖x‖ > maxnorm, else ȳ",
+    quiet=True,
+)
+def renorm(x, p=2.0, dim=0, maxnorm=1.0):
+    """Scale each slice along ``dim`` whose p-norm exceeds ``maxnorm`` down to ``maxnorm``
+    (by ``maxnorm / (norm + 1e-7)``, torch's factor). Norms are taken in float64, as torch
+    accumulates float32 in double on the CPU."""
+    axes = tuple(i for i in range(x.ndim) if i != dim)
+    xd = x.astype(np.float64)
+    ax = np.abs(xd)
+    if p == math.inf:
+        n = np.max(ax, axis=axes, keepdims=True)
+    elif p == 1:
+        n = np.sum(ax, axis=axes, keepdims=True)
+    elif p == 2:
+        n = np.sqrt(np.sum(xd * xd, axis=axes, keepdims=True))
+    else:
+        n = np.power(np.sum(np.power(ax, p), axis=axes, keepdims=True), 1.0 / p)
+    big = n > maxnorm
+    inv = 1.0 / (n + 1e-7)
+    factor = np.where(big, maxnorm * inv, 1.0)
+    y = (xd * factor).astype(x.dtype)
+
+    def vjp(g, needs):
+        gd = g.astype(np.float64)
+        s = np.sum(xd * gd, axis=axes, keepdims=True)
+        safe = np.where(n == 0, 1.0, n)
+        if p == math.inf:
+            ties = ax == n
+            dn = np.sign(xd) * ties / np.sum(ties, axis=axes, keepdims=True)
+        elif p == 1:
+            dn = np.sign(xd)
+        elif p == 2:
+            dn = xd / safe
+        else:
+            dn = np.sign(xd) * np.power(ax, p - 1) / np.power(safe, p - 1)
+        nb = np.where(n == 0, 0.0, s * dn)
+        return (np.where(big, factor * (gd - inv * nb), gd).astype(g.dtype),)
+
+    return y, vjp
