@@ -26,6 +26,16 @@ __all__ = ["main", "build_parser"]
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
 
+class CLIError(Exception):
+    """A failure the user can fix (missing file, checkpoint of another task, input of the wrong
+    shape): ``main`` prints its one-line message and exits with status 1."""
+
+
+class UsageError(Exception):
+    """Arguments that parse but do not fit together (an unknown model for the task, a missing
+    CHECKPOINT/--task): reported like argparse's own errors, with the usage line, status 2."""
+
+
 # ---------------------------------------------------------------------------------- parser
 
 
@@ -38,11 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate and inspect neural networks with chainrule.",
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on failure, show the traceback, not a one-line error")  # fmt: skip
+    # also accepted after the command (chainrule train --debug ...); SUPPRESS keeps the main
+    # parser's value when the subcommand does not repeat it
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="on failure, show the full traceback")  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     task_names = ["digits", "mnist", "shakespeare", "spoken-digits"]
 
-    p = sub.add_parser("train", help="train a model on a task and save checkpoint, history, curves")
+    p = sub.add_parser(
+        "train",
+        parents=[debug],
+        help="train a model on a task and save checkpoint, history, curves",
+    )
     p.add_argument("--task", required=True, choices=task_names, help="what to learn")
     p.add_argument("--model", help="model name for the task (default: the task's default; "
                    "digits/mnist: cnn, mlp; shakespeare: char-lstm, word-lstm; "
@@ -73,9 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--health", action="store_true",
                    help="monitor gradient health every 10 steps; write health.json (for "
                    "`chainrule report`)")  # fmt: skip
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=cmd_train, command_parser=p)
 
-    p = sub.add_parser("evaluate", help="evaluate a saved checkpoint on its task's test set")
+    p = sub.add_parser(
+        "evaluate", parents=[debug], help="evaluate a saved checkpoint on its task's test set"
+    )
     p.add_argument("checkpoint", help="checkpoint written by `chainrule train`")
     p.add_argument("--task", choices=task_names, help="check the checkpoint is for this task")
     p.add_argument("--split", choices=["test", "val", "train"], default="test",
@@ -83,9 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=256, help="batch size (256)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     _add_data_options(p)
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func=cmd_evaluate, command_parser=p)
 
-    p = sub.add_parser("predict", help="predict with a checkpoint (or generate text)")
+    p = sub.add_parser(
+        "predict", parents=[debug], help="predict with a checkpoint (or generate text)"
+    )
     p.add_argument("checkpoint", nargs="?",
                    help="checkpoint (default: runs/<task>/checkpoint.safetensors)")  # fmt: skip
     p.add_argument("--task", choices=task_names, help="the task (needed without a checkpoint)")
@@ -101,9 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=_positive_int, default=10, help="test examples to show (10)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
     _add_data_options(p)
-    p.set_defaults(func=cmd_predict)
+    p.set_defaults(func=cmd_predict, command_parser=p)
 
-    p = sub.add_parser("explain", help="one training step as the chain rule with real numbers")
+    p = sub.add_parser(
+        "explain", parents=[debug], help="one training step as the chain rule with real numbers"
+    )
     p.add_argument("checkpoint", nargs="?", help="checkpoint (default: a fresh model)")
     p.add_argument("--task", choices=task_names, default=None, help="task (digits)")
     p.add_argument("--model", help="model name when no checkpoint is given (mlp)")
@@ -111,13 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive_float, default=0.1, help="SGD learning rate shown (0.1)")
     p.add_argument("--format", choices=["text", "markdown", "html"], default="text")
     _add_data_options(p)
-    p.set_defaults(func=cmd_explain)
+    p.set_defaults(func=cmd_explain, command_parser=p)
 
-    p = sub.add_parser("report", help="write a self-contained HTML report for a training run")
+    p = sub.add_parser(
+        "report", parents=[debug], help="write a self-contained HTML report for a training run"
+    )
     p.add_argument("run_dir", help="directory written by `chainrule train`")
     p.add_argument("--output", help="HTML file (default <run_dir>/report.html)")
     _add_data_options(p)
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(func=cmd_report, command_parser=p)
     return parser
 
 
@@ -152,11 +181,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     task = models.get_task(args.task)
     model_name = args.model or task.default_model
     if model_name not in models.MODELS[task.name]:
-        raise SystemExit(_usage_error(f"unknown model {model_name!r} for task {task.name!r}; "
-                                      f"valid: {', '.join(models.MODELS[task.name])}"))  # fmt: skip
+        raise UsageError(f"unknown model {model_name!r} for task {task.name!r}; "
+                         f"valid: {', '.join(models.MODELS[task.name])}")  # fmt: skip
     out = Path(args.out or f"runs/{task.name}")
     if out.exists() and not out.is_dir():
-        raise SystemExit(_usage_error(f"--out {str(out)!r} is a file, not a directory"))
+        raise CLIError(f"--out {str(out)!r} is a file, not a directory")
     data = _load_task_data(task, args, model_name)
     out.mkdir(parents=True, exist_ok=True)  # only once the data loaded: no empty run dirs
 
@@ -197,7 +226,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if distributed and dist.get_rank() != 0:
         return 0  # under mpirun only rank 0 evaluates, writes the files and reports
     test = train.evaluate(model, data.test, loss=task.loss(), metrics=task.metrics)
-    if not (history.stop_reason or "").startswith("loss is"):  # keep the last good one on NaN
+    # on a NaN stop (TerminateOnNaN or detect_anomaly) keep the last good checkpoint
+    if not (history.stop_reason or "").startswith(("loss is", "non-finite value")):
         cr.save_checkpoint(checkpoint, model=model, optimizer=optimizer, scheduler=scheduler,
                            epoch=len(history), history=history.to_dict(), test=test,
                            **info)  # fmt: skip
@@ -227,7 +257,7 @@ def _load_task_data(task: Any, args: argparse.Namespace, model_name: str, vocab:
     try:
         return task.load(**options)
     except FileNotFoundError as e:
-        raise SystemExit(f"chainrule: error: {e}") from None
+        raise CLIError(str(e)) from None
 
 
 def _run_info(task: str, model_name: str, data: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -297,10 +327,6 @@ def _format_metrics(metrics: dict[str, float]) -> str:
     return " · ".join(parts)
 
 
-def _usage_error(message: str) -> str:
-    return f"chainrule: error: {message}"
-
-
 # ------------------------------------------------------------------- evaluate and predict
 
 
@@ -310,14 +336,12 @@ def _restore(path: str, expected_task: str | None) -> tuple[Any, Any, dict[str, 
     from chainrule.io import load_checkpoint
 
     if not Path(path).is_file():
-        raise SystemExit(_usage_error(f"checkpoint {path!r} does not exist"))
+        raise CLIError(f"checkpoint {path!r} does not exist")
     meta = load_checkpoint(path, restore_rng=False)
     if "task" not in meta or "model_name" not in meta:
-        raise SystemExit(_usage_error(f"{path!r} was not written by `chainrule train` "
-                                      "(no task/model recorded)"))  # fmt: skip
+        raise CLIError(f"{path!r} was not written by `chainrule train` (no task/model recorded)")
     if expected_task and meta["task"] != expected_task:
-        raise SystemExit(_usage_error(f"{path!r} is a checkpoint for task {meta['task']!r}, "
-                                      f"not {expected_task!r}"))  # fmt: skip
+        raise CLIError(f"{path!r} is a checkpoint for task {meta['task']!r}, not {expected_task!r}")
     task = models.get_task(meta["task"])
     model = models.get_model(task.name, meta["model_name"], **(meta.get("model_kwargs") or {}))
     load_checkpoint(path, model=model, restore_rng=False)
@@ -363,7 +387,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     path = args.checkpoint
     if path is None:
         if args.task is None:
-            raise SystemExit(_usage_error("give a CHECKPOINT or --task"))
+            raise UsageError("give a CHECKPOINT or --task")
         path = str(Path("runs") / args.task / CHECKPOINT_NAME)
     task, model, meta = _restore(path, args.task)
     if task.sequence:
@@ -394,7 +418,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise
         problem = (f"--input {args.input}: inputs of shape {tuple(x.shape)} do not fit the "
                    f"{meta['model_name']} model: {e}")  # fmt: skip
-        raise SystemExit(_usage_error(problem)) from None
+        raise CLIError(problem) from None
     probs = cr.softmax(outputs, dim=-1).numpy()
     for i, row in enumerate(probs):
         guess = int(row.argmax())
@@ -408,16 +432,16 @@ def _load_inputs(path: str) -> Any:
     import numpy as np
 
     if not Path(path).is_file():
-        raise SystemExit(_usage_error(f"--input {path!r} does not exist"))
+        raise CLIError(f"--input {path!r} does not exist")
     try:
         x = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as e:
-        raise SystemExit(_usage_error(f"--input {path!r} is not a .npy array ({e})")) from None
+        raise CLIError(f"--input {path!r} is not a .npy array ({e})") from None
     if not isinstance(x, np.ndarray):  # an .npz archive, or any zip (torch.save's format)
         x.close()
-        raise SystemExit(_usage_error(f"--input {path!r} is a zip/.npz archive, not a .npy array"))
+        raise CLIError(f"--input {path!r} is a zip/.npz archive, not a .npy array")
     if x.dtype.kind not in "biuf":
-        raise SystemExit(_usage_error(f"--input {path!r} holds {x.dtype} values, not numbers"))
+        raise CLIError(f"--input {path!r} holds {x.dtype} values, not numbers")
     return x
 
 
@@ -429,7 +453,7 @@ def _diagnose_function(name: str) -> Any:
 
     fn = getattr(diagnose, name, None)
     if fn is None:
-        raise SystemExit(_usage_error(f"chainrule.diagnose.{name} is not available in this build"))
+        raise CLIError(f"chainrule.diagnose.{name} is not available in this build")
     return fn
 
 
@@ -464,7 +488,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """``chainrule report``: a self-contained HTML report of a run directory."""
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
-        raise SystemExit(_usage_error(f"run directory {str(run_dir)!r} does not exist"))
+        raise CLIError(f"run directory {str(run_dir)!r} does not exist")
     report = _diagnose_function("report")
     output = args.output or str(run_dir / "report.html")
     written = report(run_dir, output=output)
@@ -476,16 +500,41 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``chainrule`` console script and ``python -m chainrule``."""
+    """Entry point of the ``chainrule`` console script and ``python -m chainrule``.
+
+    Exit status: 0 on success; 2 for usage errors (argparse's, and options that do not fit
+    together), with the usage line; 1 for failures at run time (a missing file, a checkpoint
+    of another task, input of the wrong shape, an error while training), with a one-line
+    ``chainrule <command>: error: ...`` on stderr; 130 on Ctrl-C outside training. ``--debug``
+    shows the full traceback instead.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, RuntimeError, FileNotFoundError) as e:
-        parser.exit(2, f"chainrule {args.command}: error: {e}\n")
+    except UsageError as e:
+        args.command_parser.error(str(e))  # usage line + message, exit status 2
     except KeyboardInterrupt:
-        parser.exit(130, "interrupted\n")
+        if debug:
+            raise
+        parser.exit(130, f"chainrule {args.command}: interrupted\n")
+    except Exception as e:  # every failure becomes one line, not a traceback
+        if debug:
+            raise
+        parser.exit(1, f"chainrule {args.command}: error: {_one_line(e)}\n")
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of an error's message, with its type unless it is one of ours."""
+    lines = str(error).strip().splitlines()
+    text = lines[0].strip() if lines else ""
+    if not isinstance(error, CLIError):
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        if not isinstance(error, ValueError | RuntimeError | OSError) or len(lines) > 1:
+            text += " (run with --debug for the full traceback)"
+    return text
 
 
 if __name__ == "__main__":
