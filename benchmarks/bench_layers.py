@@ -8,6 +8,10 @@ torch_time / chainrule_time (> 1 means chainrule is faster). torch runs with 2 t
 
 Run: ``python benchmarks/bench_layers.py [--rounds 5] [--only lstm] [--json] [--torch-threads 2]``
 
+``--cnn-ops`` instead profiles every op of ``bench_train.py``'s CNN training step on its own
+shapes: CPU µs of each op call's forward and of its VJP in chainrule (1 thread, per call site,
+mean over 30 steps), next to torch's per-op self CPU time from ``torch.profiler``.
+
 On a shared, loaded machine torch's (and OpenBLAS's) spinning worker threads make every figure
 noisy; report the load average next to the ratios.
 """
@@ -76,6 +80,80 @@ def _runner(lib, make: Callable, torch) -> Callable[[], None]:
     return step
 
 
+def cnn_ops(steps: int = 30) -> None:
+    """Per-op CPU µs of the CNN step of bench_train.py: chainrule forward/VJP per call site
+    (every registered op wrapped with a timer), then torch's profiler table (1 thread each)."""
+    import sys
+    from collections import defaultdict
+    from pathlib import Path
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_train import _net, make_step
+
+    from chainrule.ops._registry import REGISTRY
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    state = {k: v.detach().numpy().copy() for k, v in _net(torch, "cnn")[0].state_dict().items()}
+    acc: dict[str, float] = defaultdict(float)
+    seen: dict[str, int] = defaultdict(int)
+
+    def timed(name: str, fn: Callable) -> Callable:
+        def run(*args, **kw):
+            i = seen[name]
+            seen[name] += 1
+            t = time.thread_time()
+            out, vjp = fn(*args, **kw)
+            acc[f"{name}#{i} forward"] += time.thread_time() - t
+
+            def timed_vjp(g, needs):
+                t = time.thread_time()
+                res = vjp(g, needs)
+                acc[f"{name}#{i} vjp"] += time.thread_time() - t
+                return res
+
+            return out, timed_vjp
+
+        return run
+
+    c_step, _ = make_step(cr, "cnn", state)
+    c_step()  # imports everything the step uses (ops register on import)
+    saved = {name: od.fn for name, od in REGISTRY.items()}
+    try:
+        for name, od in REGISTRY.items():
+            od.fn = timed(name, od.fn)
+        with threadpool_limits(1, user_api="blas"):
+            for rep in range(steps + 5):
+                seen.clear()
+                if rep == 5:  # warm-up done
+                    acc.clear()
+                c_step()
+    finally:
+        for name, fn in saved.items():
+            REGISTRY[name].fn = fn
+    print(f"chainrule, CPU µs per step (1 thread, mean of {steps} steps), op#call-site:")
+    for key in sorted(acc, key=lambda k: -acc[k]):
+        print(f"  {key:28s} {acc[key] / steps * 1e6:9.0f}")
+    print(f"  {'total in ops':28s} {sum(acc.values()) / steps * 1e6:9.0f}")
+    t_step, _ = make_step(torch, "cnn", state)
+    for _ in range(5):
+        t_step()
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            t_step()
+    print(f"torch, self CPU µs per step (1 thread, mean of {steps} steps):")
+    rows = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    for e in rows[:16]:
+        print(f"  {e.key:40s} {e.self_cpu_time_total / steps:9.0f}  ({e.count // steps} calls)")
+    total = sum(e.self_cpu_time_total for e in rows)
+    print(f"  {'total':40s} {total / steps:9.0f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -83,7 +161,15 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma-separated subset of layer names")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (2)")
+    ap.add_argument(
+        "--cnn-ops",
+        action="store_true",
+        help="instead: CPU µs per op (forward and VJP) of bench_train's CNN step, and torch's",
+    )
     args = ap.parse_args()
+    if args.cnn_ops:
+        cnn_ops()
+        return
     import torch
 
     torch.set_num_threads(args.torch_threads)
