@@ -177,7 +177,7 @@ def multi_head_attention_forward(
     if bias_k is not None and bias_v is not None:
         k = _cat_seq(k, bias_k.reshape(1, 1, embed_dim).expand(1, bsz, embed_dim))
         v = _cat_seq(v, bias_v.reshape(1, 1, embed_dim).expand(1, bsz, embed_dim))
-        mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, 1)]) if mask is not None else None
+        mask = _pad_key(mask)
         kpm = np.pad(kpm, [(0, 0), (0, 1)]) if kpm is not None else None
 
     # heads: (L, N, E) -> (N, H, L, hd)
@@ -194,7 +194,7 @@ def multi_head_attention_forward(
         zeros = np.zeros((bsz, num_heads, 1, head_dim), dtype=dt)
         k = _cat_dim2(k, zeros)
         v = _cat_dim2(v, zeros)
-        mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, 1)]) if mask is not None else None
+        mask = _pad_key(mask)
         kpm = np.pad(kpm, [(0, 0), (0, 1)]) if kpm is not None else None
     src = k.shape[2]
     if kpm is not None:
@@ -219,6 +219,16 @@ def multi_head_attention_forward(
         if weights is not None:
             weights = weights.squeeze(0)
     return out, weights
+
+
+def _pad_key(mask: Any) -> Any:
+    """One more (unmasked) key column for bias_k / the zero key; a Tensor mask stays in the
+    graph (np.pad would cut a float mask that requires grad off from its gradient)."""
+    if mask is None:
+        return None
+    if isinstance(mask, Tensor):
+        return _F().pad(mask, (0, 1))
+    return np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, 1)])
 
 
 def _cat_seq(a: Tensor, b: Tensor) -> Tensor:

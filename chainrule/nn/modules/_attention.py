@@ -121,7 +121,65 @@ class MultiheadAttention(Module):
         average_attn_weights: bool = True,
         is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
-        """Attend from ``query`` to ``key``/``value``; returns (output, weights or None)."""
+        """Attend from ``query`` to ``key``/``value``; returns (output, weights or None).
+
+        A query row whose keys are all masked gives NaN with ``need_weights=True`` (a plain
+        softmax, as torch) and zeros with ``need_weights=False`` (torch's sdpa), except where
+        torch takes its inference fast path (see ``_torch_fast_path``): there, with a bool
+        mask, the row is NaN as well.
+        """
+        if not need_weights and self._torch_fast_path(query, key, value, attn_mask,
+                                                      key_padding_mask):  # fmt: skip
+            # torch's _native_multi_head_attention gives NaN for fully masked rows where the
+            # slow path's sdpa gives 0: the plain-softmax kernel reproduces it (weights dropped).
+            return self._forward(query, key, value, key_padding_mask, True, attn_mask,
+                                 average_attn_weights, is_causal)[0], None  # fmt: skip
+        return self._forward(query, key, value, key_padding_mask, need_weights, attn_mask,
+                             average_attn_weights, is_causal)  # fmt: skip
+
+    def _torch_fast_path(
+        self, query: Any, key: Any, value: Any, attn_mask: Any, key_padding_mask: Any
+    ) -> bool:
+        """Would torch 2.13's ``MultiheadAttention.forward`` take its fast path here?
+
+        Its conditions, in its order: bool (not float) masks, a batched self-attention call
+        (query is key is value), packed in-projection with biases, eval mode, an even number of
+        heads, batch_first, no bias_k/bias_v/add_zero_attn, and no gradient to record. Only a
+        mask can make the fast path's result differ, so without one this answers False.
+        """
+        if attn_mask is None and key_padding_mask is None:
+            return False
+        for m in (attn_mask, key_padding_mask):
+            if m is not None and np.asarray(getattr(m, "_data", m)).dtype.kind == "f":
+                return False
+        if query.dim() != 3 or query is not key or key is not value:
+            return False
+        if self.in_proj_weight is None or self.in_proj_bias is None or self.training:
+            return False
+        if self.num_heads % 2 or not self.batch_first or self.bias_k is not None:
+            return False
+        if self.add_zero_attn or not self._qkv_same_embed_dim:
+            return False
+        from ...autograd.grad_mode import state
+
+        if state.enabled:
+            args = (query, self.in_proj_weight, self.in_proj_bias, self.out_proj.weight,
+                    self.out_proj.bias)  # fmt: skip
+            if any(getattr(a, "requires_grad", False) for a in args):
+                return False
+        return True
+
+    def _forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Tensor | None,
+        need_weights: bool,
+        attn_mask: Tensor | None,
+        average_attn_weights: bool,
+        is_causal: bool,
+    ) -> tuple[Tensor, Tensor | None]:
         batched = query.dim() == 3
         if self.batch_first and batched:
             if key is value:

@@ -321,7 +321,11 @@ class TransformerEncoder(Module):
             kpm = src_key_padding_mask
             kpm = kpm if isinstance(kpm, Tensor) else _make(np.asarray(kpm))
             padded = kpm if kpm._data.dtype == np.bool_ else kpm != 0
-            output = output * padded.logical_not().to(output.dtype).unsqueeze(-1)
+            # where, not a product: a fully padded sequence comes out of attention as NaN
+            # (torch's MHA fast path), and NaN * 0 would keep it; torch never computes it
+            from ..._api import where
+
+            output = where(padded.unsqueeze(-1), 0.0, output)
         if self.norm is not None:
             output = self.norm(output)
         return output

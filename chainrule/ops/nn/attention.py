@@ -5,7 +5,8 @@ one node, with the softmax gradient written in terms of the saved probabilities.
 "True = may attend" (torch's sdpa convention) and is turned into 0 / −inf here. ``keep`` is the
 dropout mask already scaled by 1/(1−p) (drawn by ``nn.functional`` from chainrule's generator).
 Rows whose keys are all masked give zeros when ``safe`` (torch's sdpa) and NaN otherwise (torch's
-MultiheadAttention with ``need_weights=True`` uses a plain softmax).
+MultiheadAttention with ``need_weights=True`` uses a plain softmax, and so does its inference fast
+path with a bool mask, which ``nn.MultiheadAttention`` reproduces with this op).
 """
 
 from __future__ import annotations
