@@ -17,13 +17,38 @@ import numpy as np
 
 from . import _dtype
 from ._random import Generator, rng
-from ._tensor import Tensor, _make, as_array, tensor
+from ._tensor import Tensor, _make, as_array, mark_torch_strides, tensor
 from .ops import elementwise as E
 from .ops import indexing as I
 from .ops import linalg as L
 from .ops import reduction as R
 from .ops import shape as S
 from .ops.nn import activation as A
+
+# One op serving several torch functions records the grad_fn name of the function called
+# (torch.t is TBackward0, transpose TransposeBackward0, both a permute here).
+_named = E.with_backward_name
+_POW_TENSOR_EXP = _named(E.pow, "PowBackward1")
+_POW_SCALAR_BASE = _named(E.pow, "PowBackward2")
+_RSUB = _named(E.sub, "RsubBackward1")
+_SUM_DIM = _named(R.sum, "SumBackward1")
+_MEAN_DIM = _named(R.mean, "MeanBackward1")
+_PROD_DIM = _named(R.prod, "ProdBackward1")
+_MAX_ALL = _named(R.amax, "MaxBackward1")
+_MIN_ALL = _named(R.amin, "MinBackward1")
+_SQUEEZE_ALL = _named(S.reshape, "SqueezeBackward0")
+_SQUEEZE_DIM = _named(S.reshape, "SqueezeBackward1")
+_SQUEEZE_DIMS = _named(S.reshape, "SqueezeBackward2")
+_UNSQUEEZE = _named(S.reshape, "UnsqueezeBackward0")
+_T = _named(S.permute, "TBackward0")
+_UNBIND = _named(S.reshape, "UnbindBackward0")
+_STD = _named(E.sqrt, "StdBackward0")
+_TRANSPOSE = _named(S.permute, "TransposeBackward0")
+_DOT = _named(L.matmul, "DotBackward0")
+_MV = _named(L.matmul, "MvBackward0")
+_BMM = _named(L.matmul, "BmmBackward0")
+_VEC_MAT = _named(L.matmul, "SqueezeBackward4")  # torch: unsqueeze(0).mm(B).squeeze_(0)
+_BATCHED_MATMUL = _named(L.matmul, "UnsafeViewBackward0")  # torch: folded to bmm, then a view
 
 _bool = builtins.bool
 _sum = builtins.sum
@@ -88,6 +113,16 @@ def _size(args: tuple) -> tuple[int, ...]:
 def _float_dtype(dtype: Any) -> np.dtype:
     d = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
     return d.np
+
+
+def _check_random_float(dt: np.dtype, kernel: str) -> None:
+    """torch's uniform/normal kernels exist for floating dtypes only."""
+    if dt.kind != "f":
+        names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
+        names.update({"uint8": "Byte", "bool": "Bool"})
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{names.get(dt.name, dt.name)}'"
+        )
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
@@ -189,12 +224,14 @@ def full_like(
 def rand_like(input: Tensor, *, dtype: Any = None, generator: Generator | None = None) -> Tensor:
     """Uniform [0, 1) numbers with the shape of ``input``."""
     shape, dt = _like(input, dtype)
+    _check_random_float(dt, "check_uniform_bounds")
     return _make(rng(generator).random(shape, dtype=np.float64).astype(dt))
 
 
 def randn_like(input: Tensor, *, dtype: Any = None, generator: Generator | None = None) -> Tensor:
     """Standard normal numbers with the shape of ``input``."""
     shape, dt = _like(input, dtype)
+    _check_random_float(dt, "normal_kernel_cpu")
     return _make(rng(generator).standard_normal(shape).astype(dt))
 
 
@@ -261,6 +298,7 @@ def rand(
     """Uniform [0, 1) numbers from ``generator`` (or the default one)."""
     _check_cpu(device)
     dt = _float_dtype(dtype)
+    _check_random_float(dt, "check_uniform_bounds")
     draw = rng(generator).random(_size(size), dtype=np.float32 if dt == np.float32 else np.float64)
     return _finish(_make(draw.astype(dt, copy=False)), requires_grad)
 
@@ -275,6 +313,7 @@ def randn(
     """Standard normal numbers from ``generator`` (or the default one)."""
     _check_cpu(device)
     dt = _float_dtype(dtype)
+    _check_random_float(dt, "normal_kernel_cpu")
     draw = rng(generator).standard_normal(
         _size(size), dtype=np.float32 if dt == np.float32 else np.float64
     )
@@ -357,6 +396,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         )
     if alpha != 1:
         other = mul(other, alpha)
+    if not isinstance(input, Tensor) and isinstance(other, Tensor):
+        return _RSUB(_operand(input), other)  # 1 - x is torch's rsub
     return E.sub(_operand(input), _operand(other))
 
 
@@ -468,6 +509,8 @@ def pow(input: Any, exponent: Any) -> Tensor:
             pos = np.power(b, np.where(pd < 0, 0, pd)).astype(dt)
             neg = np.where(b == 1, 1, np.where(b == -1, np.where(pd % 2 == 0, 1, -1), 0))
             return _make(np.where(pd < 0, neg, pos).astype(dt))
+    if isinstance(p, Tensor):
+        return _POW_TENSOR_EXP(a, p) if isinstance(a, Tensor) else _POW_SCALAR_BASE(a, p)
     return E.pow(a, p)
 
 
@@ -675,7 +718,16 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             raise RuntimeError(
                 f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions do not broadcast"
             ) from None
-    return L.matmul(a, b)
+    return _matmul_op(a.ndim, b.ndim)(a, b)
+
+
+def _matmul_op(na: int, nb: int) -> Any:
+    """The matmul op under the grad_fn name of the kernel torch's matmul picks for the ranks."""
+    if na == 1:
+        return _DOT if nb == 1 else _VEC_MAT if nb == 2 else _BATCHED_MATMUL
+    if na == 2:
+        return _MV if nb == 1 else L.matmul if nb == 2 else _BATCHED_MATMUL
+    return _BATCHED_MATMUL
 
 
 # torch's kernels name dtypes by their C++ type in some messages and by ScalarType in others
@@ -727,7 +779,11 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         raise RuntimeError(f"bmm: expected 3-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: batch sizes differ: {tuple(input.shape)} and {tuple(mat2.shape)}")
-    return matmul(input, mat2)
+    if input._data.dtype != mat2._data.dtype:
+        raise _matmul_dtype_error(input._data, mat2._data)
+    if input.shape[2] != mat2.shape[1]:
+        return matmul(input, mat2)  # raises torch's size error
+    return _BMM(input, mat2)
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
@@ -779,7 +835,8 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
         x = x.to(_dtype.int64)
     if dim is None and not keepdim:  # the usual loss.sum(): no dims to check
         return R.sum(x)
-    return R.sum(x, axis=_dims(dim, x.ndim, "sum"), keepdim=keepdim)
+    axis = _dims(dim, x.ndim, "sum")
+    return (R.sum if axis is None else _SUM_DIM)(x, axis=axis, keepdim=keepdim)
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -790,7 +847,8 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_dtype.from_numpy_dtype(x._data.dtype).name.capitalize()}"
         )
-    return R.mean(x, axis=_dims(dim, x.ndim, "mean"), keepdim=keepdim)
+    axis = _dims(dim, x.ndim, "mean")
+    return (R.mean if axis is None else _MEAN_DIM)(x, axis=axis, keepdim=keepdim)
 
 
 def prod(
@@ -805,7 +863,8 @@ def prod(
             " * (Tensor input, int dim, bool keepdim = False, *, torch.dtype dtype = None)"
         )
     x = input if dtype is None else input.to(dtype)
-    out = R.prod(x, axis=_dims(dim, x.ndim, "prod"), keepdim=keepdim)
+    axis = _dims(dim, x.ndim, "prod")
+    out = (R.prod if axis is None else _PROD_DIM)(x, axis=axis, keepdim=keepdim)
     # why: NumPy widens small ints to int64; an explicit dtype= is the result dtype in torch
     return out if dtype is None or out._data.dtype == x._data.dtype else out.to(x.dtype)
 
@@ -848,7 +907,7 @@ def std(
     correction: Any = None,
 ) -> Tensor:
     """Standard deviation: ``sqrt(var(…))``."""
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    return _STD(var(input, dim, unbiased, keepdim, correction=correction))
 
 
 def var_mean(
@@ -943,12 +1002,12 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, name: str, elementwise, ful
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """Largest value; with ``dim``, (values, indices); with a tensor, the elementwise maximum."""
-    return _max_min(input, dim, keepdim, "max", maximum, R.amax, R.max_dim, return_types.max)
+    return _max_min(input, dim, keepdim, "max", maximum, _MAX_ALL, R.max_dim, return_types.max)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """Smallest value; with ``dim``, (values, indices); with a tensor, the elementwise minimum."""
-    return _max_min(input, dim, keepdim, "min", minimum, R.amin, R.min_dim, return_types.min)
+    return _max_min(input, dim, keepdim, "min", minimum, _MIN_ALL, R.min_dim, return_types.min)
 
 
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
@@ -1143,6 +1202,22 @@ def reshape(input: Tensor, *shape: Any, **kwargs: Any) -> Tensor:
         shape = (kwargs.pop("shape"),)
     if kwargs:
         raise TypeError(f"reshape() got unexpected keyword arguments {sorted(kwargs)}")
+    return _reshape(input, _target_shape(input, shape), S.reshape)
+
+
+def _reshape(input: Tensor, shape: tuple, reshape_op: Any) -> Tensor:
+    """``input`` in the checked ``shape`` by ``reshape_op`` (reshape or a squeeze/unsqueeze)."""
+    if shape == input.shape:
+        out = reshape_op(input, shape=shape) if input.requires_grad else _view_alias(input)
+    else:
+        out = reshape_op(input, shape=shape)
+    if getattr(input, "_torch_strides", False) and not out._data.flags.c_contiguous:
+        out._torch_strides = True  # a view of a strided view (t().unsqueeze(0)) keeps its strides
+    return out
+
+
+def _target_shape(input: Tensor, shape: tuple) -> tuple:
+    """``shape`` (varargs or one sequence, tensors allowed) checked against ``input``'s size."""
     if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
         shape = tuple(shape[0])
     shape = tuple(int(s.item() if isinstance(s, Tensor) else s) for s in shape)
@@ -1152,9 +1227,7 @@ def reshape(input: Tensor, *shape: Any, **kwargs: Any) -> Tensor:
         raise RuntimeError("only one dimension can be inferred")
     if (-1 in shape and (known == 0 or n % known)) or (-1 not in shape and known != n):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
-    if shape == input.shape:
-        return S.reshape(input, shape=shape) if input.requires_grad else _view_alias(input)
-    return S.reshape(input, shape=shape)
+    return shape
 
 
 def _view_alias(input: Tensor) -> Tensor:
@@ -1164,7 +1237,13 @@ def _view_alias(input: Tensor) -> Tensor:
 
 
 def view(input: Tensor, *shape: Any) -> Tensor:
-    """Like ``reshape`` (chainrule has no non-contiguous view restriction); ``view(dtype)`` too."""
+    """The same elements in a new shape, sharing memory; ``view(dtype)`` reinterprets the bytes.
+
+    torch's rule: a view is possible iff the new shape is compatible with the strides. That is
+    applied to tensors whose strides are torch's (transposes, expands, slices of contiguous
+    tensors); others (whose NumPy layout is chainrule's own choice) are viewable, as torch's
+    contiguous results are.
+    """
     if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype) or shape[0] in (np.float32,)):
         target = _dtype.to_numpy_dtype(shape[0])
         try:
@@ -1174,12 +1253,24 @@ def view(input: Tensor, *shape: Any) -> Tensor:
                 f"view(dtype): can't view {input.dtype} of shape {tuple(input.shape)} as "
                 f"{_dtype.from_numpy_dtype(target)}: {e}"
             ) from None
-    return reshape(input, *shape)
+    if input._data.flags.c_contiguous or not getattr(input, "_torch_strides", False):
+        return reshape(input, *shape)
+    tgt = _target_shape(input, shape)
+    try:
+        input._data.reshape(tgt, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        ) from None
+    out = reshape(input, tgt)
+    mark_torch_strides(out, input)
+    return out
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
     """``input`` viewed with ``other``'s shape."""
-    return reshape(input, other.shape)
+    return view(input, other.shape)
 
 
 def reshape_as(input: Tensor, other: Tensor) -> Tensor:
@@ -1219,16 +1310,16 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     """Remove size-1 dims (all of them, or those in ``dim``)."""
     if dim is None:
         shape = tuple(n for n in input.shape if n != 1)
-    else:
-        dims = _dims(dim, input.ndim, "squeeze", empty_means_all=False) or ()
-        shape = tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1))
-    return reshape(input, shape)
+        return _reshape(input, shape, _SQUEEZE_ALL)
+    dims = _dims(dim, input.ndim, "squeeze", empty_means_all=False) or ()
+    shape = tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1))
+    return _reshape(input, shape, _SQUEEZE_DIMS if isinstance(dim, tuple | list) else _SQUEEZE_DIM)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim``."""
     d = _dim(dim, input.ndim + 1, "unsqueeze")
-    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+    return _reshape(input, input.shape[:d] + (1,) + input.shape[d:], _UNSQUEEZE)
 
 
 def permute(input: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
@@ -1248,17 +1339,30 @@ def permute(input: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
     nd = tuple(_dim(d, input.ndim, "permute") for d in dims)
     if len(set(nd)) != len(nd):
         raise RuntimeError(f"permute(): duplicate dims are not allowed: {tuple(dims)}")
-    return S.permute(input, dims=nd)
+    return _strided(S.permute(input, dims=nd), input)
+
+
+def _strided(out: Tensor, input: Tensor) -> Tensor:
+    mark_torch_strides(out, input)
+    return out
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims."""
+    return _transpose(input, dim0, dim1, _TRANSPOSE)
+
+
+def _transpose(input: Tensor, dim0: int, dim1: int, permute_op: Any) -> Tensor:
     if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return input * 1 if input.requires_grad else _view_alias(input)
+        return (
+            permute_op(input, dims=tuple(range(input.ndim)))
+            if input.requires_grad
+            else (_view_alias(input))
+        )
     d0, d1 = _dim(dim0, input.ndim, "transpose"), _dim(dim1, input.ndim, "transpose")
     perm = list(range(input.ndim))
     perm[d0], perm[d1] = perm[d1], perm[d0]
-    return S.permute(input, dims=tuple(perm))
+    return _strided(permute_op(input, dims=tuple(perm)), input)
 
 
 swapaxes = swapdims = transpose
@@ -1268,7 +1372,7 @@ def t(input: Tensor) -> Tensor:
     """Transpose of a ≤ 2-D tensor."""
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return transpose(input, 0, -1) if input.ndim == 2 else input
+    return _transpose(input, 0, -1, _T)
 
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
@@ -1286,7 +1390,7 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
         dims[d] = s
     it = iter(rest)
     dims = [next(it) if d is None else d for d in dims]
-    return S.permute(input, dims=tuple(dims))
+    return _strided(S.permute(input, dims=tuple(dims)), input)
 
 
 def expand(input: Tensor, *sizes: Any) -> Tensor:
@@ -1317,7 +1421,7 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
                 f"Tensor sizes: {list(input.shape)}"
             )
         target.append(s)
-    return S.expand(input, shape=tuple(target))
+    return _strided(S.expand(input, shape=tuple(target)), input)
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
@@ -1428,7 +1532,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
             )
     if len(sizes) == 1:
         return (tensor * 1 if tensor.requires_grad else _view_alias(tensor),)
-    return S.split(tensor, sizes=tuple(sizes), dim=d)
+    return tuple(_strided(p, tensor) for p in S.split(tensor, sizes=tuple(sizes), dim=d))
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
@@ -1436,6 +1540,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input.shape[_dim(dim, input.ndim, "chunk")]
+    if n == 0:  # torch: `chunks` empty pieces (a split by size would give just one)
+        return split(input, [0] * chunks, dim)
     size = -(-n // chunks) if n else 1
     return split(input, builtins.max(size, 1), dim)
 
@@ -1450,7 +1556,7 @@ def tensor_split(input: Tensor, sections: int, dim: int = 0) -> tuple[Tensor, ..
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, each without that dim."""
     d = _dim(dim, input.ndim, "unbind")
-    return tuple(squeeze(p, d) for p in split(input, 1, d))
+    return tuple(_reshape(p, p.shape[:d] + p.shape[d + 1 :], _UNBIND) for p in split(input, 1, d))
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -1477,6 +1583,8 @@ def flip(input: Tensor, dims: Any) -> Tensor:
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Rotate elements by ``shifts`` along ``dims`` (flattened when ``dims`` is None)."""
     if dims is None:
+        if isinstance(shifts, int | np.integer):  # NumPy rolls the flattened array itself
+            return S.roll(input, shifts=int(shifts), dims=None)
         return reshape(S.roll(flatten(input), shifts=shifts, dims=0), input.shape)
     if isinstance(shifts, int):
         shifts, dims = (shifts,), (dims,) if isinstance(dims, int) else dims
@@ -1591,7 +1699,7 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
 def clone(input: Tensor, **_: Any) -> Tensor:
     """A copy that stays in the graph (gradient flows back to ``input``)."""
     if input.requires_grad:
-        return input * 1
+        return S.clone(input)
     return _make(input._data.copy())
 
 
@@ -1601,5 +1709,7 @@ def detach(input: Tensor) -> Tensor:
 
 
 def contiguous(input: Tensor, **_: Any) -> Tensor:
-    """``input`` itself (NumPy handles layout; kept for PyTorch scripts)."""
-    return input
+    """``input`` itself when its memory is C-contiguous, else a C-ordered copy (CloneBackward0)."""
+    if input._data.flags.c_contiguous:
+        return input
+    return S.clone(input)

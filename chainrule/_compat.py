@@ -1804,12 +1804,17 @@ _index_put = index_put
 
 
 def is_contiguous(self: Tensor, memory_format: Any = None) -> bool:
-    """True: NumPy manages layouts, so every tensor is usable as a contiguous one."""
-    return True
+    """False for views whose strides are torch's and not row-major (a transpose, a strided
+    slice, an expand); True otherwise (other NumPy layouts are chainrule's own choice)."""
+    return self._data.flags.c_contiguous or not getattr(self, "_torch_strides", False)
 
 
 def stride(self: Tensor, dim: int | None = None) -> Any:
-    """Strides (in elements) of the contiguous layout of this shape."""
+    """Strides in elements: a strided view's own, else those of the contiguous layout."""
+    d = self._data
+    if not is_contiguous(self):
+        st = tuple(_int(b // d.itemsize) for b in d.strides)
+        return st if dim is None else st[_dim(dim, self.ndim, "stride")]
     st = []
     acc = 1
     for s in reversed(self.shape):

@@ -374,11 +374,13 @@ def zero_(self: Tensor) -> Tensor:
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with uniform numbers from [a, b)."""
+    _api._check_random_float(self._data.dtype, "check_uniform_bounds")
     return self._fill(rng(generator).uniform(a, b, self.shape))
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with normal numbers."""
+    _api._check_random_float(self._data.dtype, "normal_kernel_cpu")
     return self._fill(rng(generator).normal(mean, std, self.shape))
 
 

@@ -9,6 +9,7 @@ wrong gradient.
 from __future__ import annotations
 
 import builtins
+import warnings
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,11 @@ class Tensor:
         "_hooks",
         "_grad_buf",
         "_vbase",  # (base, index) for a basic-index view, read with getattr (unset elsewhere)
+        # True on views (transpose, expand, slices …) whose NumPy strides are the ones torch's
+        # view would have, so .view()/.is_contiguous() follow torch's stride rule for them;
+        # read with getattr (unset elsewhere: NumPy layouts of other results, e.g. a conv's
+        # channels-last output, are not torch's, so those stay viewable as torch's are)
+        "_torch_strides",
         "__weakref__",
     )
     # Make ndarray ⊕ Tensor call Tensor's reflected operators instead of NumPy's.
@@ -489,10 +495,13 @@ class Tensor:
             out = _registry_getitem(self, index=idx)
             if out._data.base is not None and not _is_advanced(idx):
                 out._vbase = (self, idx)
+                mark_torch_strides(out, self)
             return out
         out = self._data[idx]
         if isinstance(out, np.ndarray) and out.base is not None and not _is_advanced(idx):
-            return _view(self, out, idx)
+            out = _view(self, out, idx)
+            mark_torch_strides(out, self)
+            return out
         return _make(np.asarray(out) if type(out) is not np.ndarray else out)
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -667,6 +676,13 @@ def _view(base: Tensor, data: np.ndarray, idx: Any = None) -> Tensor:
     return out
 
 
+def mark_torch_strides(out: Tensor, base: Tensor) -> None:
+    """Record that ``out``, a strided view of ``base``, has torch's strides: true when
+    ``base``'s own layout is torch's (C-contiguous, or itself such a view)."""
+    if base._data.flags.c_contiguous or getattr(base, "_torch_strides", False):
+        out._torch_strides = True
+
+
 def _check_view_of_leaf(t: Tensor) -> None:
     vb = getattr(t, "_vbase", None)
     while vb is not None:
@@ -772,10 +788,50 @@ def _is_advanced(idx: Any) -> builtins.bool:
     return builtins.any(isinstance(i, np.ndarray) for i in items)
 
 
+_SEQUENCE_INDEX_WARNING = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed "
+    "in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be "
+    "interpreted as tensor index, x[torch.tensor(seq)], which will result either in an error or "
+    "a different result"
+)
+
+
+def _sequence_as_tuple(key: list) -> builtins.bool:
+    """torch's (and old NumPy's) rule: a short list holding a sequence, slice, tensor, None or
+    ``...`` is a tuple of indices (x[[[0, 1]]] is x[[0, 1]]), with a deprecation warning."""
+    if len(key) >= 32:
+        return False
+    for k in key:
+        if k is None or k is Ellipsis or isinstance(k, Tensor | list | tuple | slice | np.ndarray):
+            return True
+    return False
+
+
+def _one_ellipsis(idx: tuple, ndim: builtins.int) -> tuple:
+    """torch accepts several ``...``: the first takes the unindexed dims, later ones none
+    (an index after them then addresses a dim past the end)."""
+    consuming = [i for i in idx if i is not None and i is not Ellipsis]
+    rest = ndim - builtins.sum(i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+                               for i in consuming)  # fmt: skip
+    first = next(k for k, i in enumerate(idx) if i is Ellipsis)
+    second = next(k for k, i in enumerate(idx) if i is Ellipsis and k > first)
+    if rest > 0 and builtins.any(i is not None and i is not Ellipsis for i in idx[second:]):
+        raise IndexError(
+            f"index is out of bounds: the indices after the second '...' address dimensions "
+            f"past the last of a {ndim}-d tensor"
+        )
+    return idx[: first + 1] + tuple(i for i in idx[first + 1 :] if i is not Ellipsis)
+
+
 def _index(key: Any, t: Tensor) -> Any:
     """Turn a PyTorch index (tensors, lists, floats …) into a NumPy one, with torch's errors."""
+    if type(key) is list and _sequence_as_tuple(key):
+        warnings.warn(_SEQUENCE_INDEX_WARNING, UserWarning, stacklevel=3)
+        key = tuple(key)
     if isinstance(key, tuple):
         idx = tuple(_index_item(k) for k in key)
+        if builtins.sum(1 for i in idx if i is Ellipsis) > 1:
+            idx = _one_ellipsis(idx, t.ndim)
         if idx and builtins.all(type(i) is builtins.int for i in idx):
             return idx + (Ellipsis,)  # why: NumPy returns a copied scalar, torch a 0-d view
         return idx
@@ -854,16 +910,48 @@ def _slice_int(v: Any) -> Any:
     return v
 
 
-_getitem_op: Any = None
+_getitem_ops: dict = {}
 
 
 def _registry_getitem(t: Tensor, index: Any) -> Tensor:
-    global _getitem_op
-    if _getitem_op is None:  # imported on first use: ops.indexing imports this module
+    if not _getitem_ops:  # imported on first use: ops.indexing imports this module
+        from .ops.elementwise import with_backward_name
         from .ops.indexing import getitem
 
-        _getitem_op = getitem
-    return _getitem_op(t, index=index)
+        _getitem_ops["IndexBackward0"] = getitem
+        for name in ("SelectBackward0", "SliceBackward0", "UnsqueezeBackward0", "AliasBackward0"):
+            _getitem_ops[name] = with_backward_name(getitem, name)
+    return _getitem_ops[_getitem_backward_name(index, t._data.shape)](t, index=index)
+
+
+def _getitem_backward_name(idx: Any, shape: tuple) -> str:
+    """torch's grad_fn for ``x[idx]``: torch applies the basic items left to right (select,
+    slice, unsqueeze; full slices inside a tuple skipped) and advanced indexing last, so the
+    name is that of the last op it applied (AliasBackward0 when none)."""
+    if type(idx) is slice:
+        return "SliceBackward0"  # a lone slice is always applied, even a full one
+    if idx is None or idx is Ellipsis:
+        idx = (idx,)
+    if not isinstance(idx, tuple):
+        return "IndexBackward0"
+    name = "AliasBackward0"
+    dim = 0
+    for i in idx:
+        if isinstance(i, np.ndarray) or type(i) is builtins.bool:
+            return "IndexBackward0"
+        if type(i) is builtins.int:
+            name = "SelectBackward0"
+            dim += 1
+        elif i is None:
+            name = "UnsqueezeBackward0"
+        elif i is Ellipsis:
+            dim += len(shape) - builtins.sum(1 for j in idx if j is not None and j is not Ellipsis)
+        else:
+            n = shape[dim] if dim < len(shape) else 0
+            if i.indices(n) != (0, n, 1):
+                name = "SliceBackward0"
+            dim += 1
+    return name
 
 
 def _to_array(data: Any, default_float: Any = None) -> np.ndarray:

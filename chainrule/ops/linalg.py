@@ -121,8 +121,9 @@ def _einsum_repeated_grad(g, rhs, others, ops_, sub, x):
     return gx
 
 
-@op("outer", formula="x̄ = ȳ·v,  v̄ = ȳᵀ·x", promote=True, backward_name="OuterBackward0")
+@op("outer", formula="x̄ = ȳ·v,  v̄ = ȳᵀ·x", promote=True, backward_name="MulBackward0")
 def outer(x, v):
+    # NOTE: torch computes outer as x[:, None] * v, hence its grad_fn name MulBackward0
     def vjp(g, needs):
         return (g @ v if needs[0] else None), (x @ g if needs[1] else None)
 

@@ -15,6 +15,16 @@ def reshape(x, shape=()):
     return x.reshape(shape), vjp
 
 
+@op("clone", formula="x̄ = ȳ", onnx="Identity", backward_name="CloneBackward0")
+def clone(x):
+    """A C-ordered copy of ``x`` (``clone`` and ``contiguous``)."""
+
+    def vjp(g, needs):
+        return (g,)
+
+    return np.array(x, order="C"), vjp
+
+
 @op("permute", formula="x̄ = permute(ȳ, dims⁻¹)", onnx="Transpose")
 def permute(x, dims=()):
     def vjp(g, needs):

@@ -480,6 +480,7 @@ SPECS: list[OpSpec] = [
     ),
     OpSpec("outer", *_api("outer"), [Sample(((3,), (4,)))], kind="reduction"),
     # ------------------------------------------------------------ review: more of torch's ops
+    OpSpec("clone", *_api("clone"), [Sample(((2, 3),)), Sample(((),))]),
     _binary("fmax", scalars=()),
     _binary("fmin", scalars=()),
     _unary("angle"),
