@@ -114,9 +114,15 @@ def _conv_pool_grads(x, w, b, **kw):
     return [v.numpy() for v in (y.detach(), xt.grad, wt.grad, bt.grad)]
 
 
+@pytest.mark.parametrize("pieces", [False, True])
 @pytest.mark.parametrize("cin", [1, 8])
 @pytest.mark.parametrize("kw", [{"padding": 1}, {"stride": 2, "padding": 2, "dilation": 2}])
-def test_two_thread_split_matches_one_thread(two_threads, cin, kw):
+def test_two_thread_split_matches_one_thread(two_threads, monkeypatch, cin, kw, pieces):
+    if pieces:  # im2col in pieces of one image, rebuilt in backward, in each half
+        from chainrule.ops.nn import conv as conv_ops
+
+        monkeypatch.setattr(conv_ops, "_KEEP_MAX", 0)
+        monkeypatch.setattr(conv_ops, "_CHUNK", 100)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((5, cin, 9, 8)).astype(np.float32)
     w = rng.standard_normal((6, cin, 3, 3)).astype(np.float32)
@@ -127,4 +133,22 @@ def test_two_thread_split_matches_one_thread(two_threads, cin, kw):
     conv_ops._SPLIT_MIN = 1 << 62  # restored by monkeypatch
     one = _conv_pool_grads(x, w, b, **kw)
     for a, c in zip(split, one):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cin", [1, 8])
+@pytest.mark.parametrize("kw", [{"padding": 1}, {"stride": 2, "padding": 2, "dilation": 2}])
+def test_im2col_in_pieces_matches_whole(monkeypatch, cin, kw):
+    # a large im2col matrix is built in pieces and rebuilt in backward instead of being kept
+    from chainrule.ops.nn import conv as conv_ops
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, cin, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((6, cin, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    whole = _conv_pool_grads(x, w, b, **kw)
+    monkeypatch.setattr(conv_ops, "_KEEP_MAX", 0)
+    monkeypatch.setattr(conv_ops, "_CHUNK", 100)  # a piece per image
+    pieces = _conv_pool_grads(x, w, b, **kw)
+    for a, c in zip(pieces, whole):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
