@@ -262,13 +262,12 @@ def test_a_real_error_under_detect_anomaly_is_still_raised():
 # ----------------------------------------------------------------------------- DataLoader RNG
 
 
-def _loader(seed: int) -> DataLoader:
+def _loader(seed: int | None) -> DataLoader:
+    """A shuffling loader with its own generator, or drawing from the global RNG (None)."""
     x, y = small_arrays(100)
+    gen = None if seed is None else cr.Generator().manual_seed(seed)
     return DataLoader(
-        TensorDataset(cr.tensor(x), cr.tensor(y)),
-        batch_size=16,
-        shuffle=True,
-        generator=cr.Generator().manual_seed(seed),
+        TensorDataset(cr.tensor(x), cr.tensor(y)), batch_size=16, shuffle=True, generator=gen
     )
 
 
@@ -304,22 +303,30 @@ def test_fit_does_not_consume_the_loaders_shuffle_before_epoch_one():
         np.testing.assert_array_equal(a, b)
 
 
-def test_resume_with_a_seeded_dataloader_is_bit_identical(tmp_path):
+@pytest.mark.parametrize("loader_seed", [5, None], ids=["own_generator", "global_rng"])
+def test_resume_with_a_shuffling_dataloader_is_bit_identical(tmp_path, loader_seed):
     kwargs = {"loss": nn.CrossEntropyLoss(), "progress": False}
     model, opt = _model_opt()
     full_rec = RecordBatches()
-    full = fit(model, _loader(5), optimizer=opt, epochs=4, callbacks=[full_rec], **kwargs)
+    full = fit(model, _loader(loader_seed), optimizer=opt, epochs=4, callbacks=[full_rec], **kwargs)
     expected = weights(model)
 
     path = tmp_path / "ck.safetensors"
     model, opt = _model_opt()
-    fit(model, _loader(5), optimizer=opt, epochs=2, callbacks=[ModelCheckpoint(path)], **kwargs)
+    fit(
+        model,
+        _loader(loader_seed),
+        optimizer=opt,
+        epochs=2,
+        callbacks=[ModelCheckpoint(path)],
+        **kwargs,
+    )
     cr.manual_seed(12345)  # a fresh process: other global RNG state, a fresh loader
     model, opt = _model_opt()
     rec = RecordBatches()
     resumed = fit(
         model,
-        _loader(5),
+        _loader(loader_seed),
         optimizer=opt,
         epochs=4,
         resume=path,
