@@ -333,6 +333,14 @@ def anomaly_reason(state: FitState, error: BaseException) -> str:
     return reason + "; weights kept from the previous step"
 
 
+def zero_grads(params: list[Any]) -> None:
+    """Zero gradients in place of what an interrupted backward pass left behind."""
+    import chainrule as cr
+
+    for p in params:
+        p.grad = cr.zeros_like(p.detach())
+
+
 def rng_snapshot(loader: Any) -> Any:
     """Restorable state of every generator peeking at ``loader`` may draw from."""
     import chainrule as cr

@@ -449,8 +449,8 @@ class TerminateOnNaN(Callback):
         self.find_op = find_op
 
     def on_after_backward(self, state: FitState) -> None:
-        if math.isfinite(state.batch_loss):
-            return
+        if math.isfinite(state.batch_loss) or state.stop_training:
+            return  # (already stopping: e.g. detect_anomaly named the op, nothing to re-run)
         where = f"epoch {state.epoch}, batch {state.batch} (step {state.step + 1})"
         reason = f"loss is {state.batch_loss} at {where}; weights kept from the previous step"
         origin = _anomaly_origin(state) if self.find_op else None

@@ -208,14 +208,17 @@ def fit(
                             )
                             optimizer.zero_grad()
                             total_loss.backward()  # backward pass: ∂loss/∂w into every p.grad
+                        loss_value = batch_loss.item()
                     except RuntimeError as e:
                         if not (detect_anomaly and _setup.is_anomaly(e)):
                             raise
-                        optimizer.zero_grad()  # the failed backward left partial gradients
+                        # A NaN/Inf mid-pass: stop as a NaN loss does, through the same hooks
+                        # (under MPI the ranks agree to stop there), and skip the step.
+                        _setup.zero_grads(params)  # the backward stopped halfway
+                        output, loss_value = None, math.nan
                         state.stop(_setup.anomaly_reason(state, e))
-                        break
 
-                    state.output, state.batch_loss = output, batch_loss.item()
+                    state.output, state.batch_loss = output, loss_value
                     _call(hooks["on_after_backward"], state)  # gradients are visible here
                     if state.stop_training:  # e.g. NaN loss: skip this update
                         break

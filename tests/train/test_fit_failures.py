@@ -376,3 +376,50 @@ def test_load_checkpoint_dataloader_mismatch_changes_nothing(tmp_path):
         cr.load_checkpoint(path, model=target, dataloader=unseeded)
     for k, v in weights(target).items():
         np.testing.assert_array_equal(v, before[k])
+
+
+def test_detect_anomaly_stop_is_agreed_across_ranks(monkeypatch):
+    """Under MPI a rank that finds a NaN must still join the stop vote after the backward,
+    or the other ranks would wait for it in the next collective."""
+    from chainrule.train import _distributed
+
+    calls: list[str] = []
+
+    class OneRank:
+        def init_process_group(self):
+            calls.append("init")
+
+        def is_initialized(self):
+            return bool(calls)
+
+        def get_rank(self):
+            return 0
+
+        def get_world_size(self):
+            return 1
+
+        def broadcast(self, tensor, src=0):
+            calls.append("broadcast")
+
+        def all_reduce(self, tensor, op="sum"):
+            calls.append(f"all_reduce:{op}")
+
+    monkeypatch.setattr(_distributed, "_dist", lambda: OneRank())
+    x, y = small_arrays(64)
+    model = SqrtHead(bad_after=1 + 2)  # preflight, then batch 0 and 1 fine, batch 2 not
+    h = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        epochs=1,
+        batch_size=16,
+        progress=False,
+        detect_anomaly=True,
+        distributed=True,
+    )
+    assert h.stop_reason.startswith("non-finite value (nan/inf) at epoch 1, batch 2")
+    # per batch: 2 gradient averages + the stop vote after backward (+ one after the step);
+    # the failing batch still averages and votes after its backward, then stops
+    assert calls.count("all_reduce:max") == 2 * 2 + 1
+    assert calls.count("all_reduce:mean") == 3 * 2
