@@ -191,6 +191,8 @@ __all__ = [
     "positive",
     "argwhere",
     "angle",
+    "erfc",
+    "erfc_",
     "erfinv",
     "i0",
     "i0_",
@@ -1624,6 +1626,16 @@ def angle(input: Tensor) -> Tensor:
     return E.angle(input)
 
 
+def erfc(input: Tensor) -> Tensor:
+    """1 − erf(x), computed directly: relative accuracy in the tail (erfc(5) ≈ 1.5e-12)."""
+    return E.erfc(input)
+
+
+def erfc_(input: Tensor) -> Tensor:
+    """``input.erfc_()``."""
+    return input.erfc_()
+
+
 def erfinv(input: Tensor) -> Tensor:
     """The inverse error function: NaN outside [−1, 1], ±inf at ±1."""
     return E.erfinv(input)
@@ -1726,7 +1738,7 @@ _METHODS = [
     "is_complex", "histc", "cov", "corrcoef", "masked_scatter", "det", "logdet", "slogdet",
     "inverse", "pinverse", "matrix_power", "cholesky", "svd", "cross", "hypot", "diagflat",
     "kron", "logcumsumexp", "cummax", "cummin", "mode", "fmax", "fmin", "positive", "argwhere",
-    "angle", "erfinv", "i0", "renorm", "index_fill", "fix",
+    "angle", "erfinv", "i0", "renorm", "index_fill", "fix", "erfc",
 ]  # fmt: skip
 
 
@@ -1749,6 +1761,7 @@ def _bind_methods() -> None:
         "masked_scatter_": masked_scatter,
         "eq_": _api.eq, "ne_": _api.ne, "lt_": _api.lt, "le_": _api.le, "gt_": _api.gt,
         "ge_": _api.ge, "hypot_": hypot, "index_put_": _index_put, "erfinv_": erfinv,
+        "erfc_": erfc,
         "i0_": i0, "renorm_": renorm, "index_fill_": index_fill, "fix_": fix,
     }  # fmt: skip
     for name, fn in inplace.items():

@@ -76,8 +76,8 @@ def i1e(input: Tensor) -> Tensor:
 
 
 def erfc(input: Tensor) -> Tensor:
-    """1 − erf(x)."""
-    return 1.0 - _api.erf(input)
+    """1 − erf(x), with relative accuracy in the tail (not computed as 1 − erf)."""
+    return _compat.erfc(input)
 
 
 def exp2(input: Tensor) -> Tensor:
@@ -147,8 +147,9 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
 
 
 def ndtr(input: Tensor) -> Tensor:
-    """The standard normal CDF Φ(x)."""
-    return 0.5 * (1.0 + _api.erf(input / math.sqrt(2.0)))
+    """The standard normal CDF Φ(x) = ½·erfc(−x/√2) (as torch: the left tail keeps its
+    relative accuracy, where 1 + erf would round to 0)."""
+    return 0.5 * _compat.erfc(input * -(1.0 / math.sqrt(2.0)))
 
 
 def log_ndtr(input: Tensor) -> Tensor:

@@ -240,6 +240,12 @@ def _log1p(g: GraphBuilder, ev: Any) -> str:
     return g.node("Log", [g.node("Add", [x, g.value(np.asarray(1.0, _dt(ev)))])])
 
 
+@converter("erfc")
+def _erfc(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    return g.node("Sub", [g.value(np.asarray(1.0, _dt(ev))), g.node("Erf", [x])])
+
+
 @converter("rsqrt")
 def _rsqrt(g: GraphBuilder, ev: Any) -> str:
     (x,) = _inputs(g, ev)

@@ -45,6 +45,7 @@ CASES = {
         + x.sigmoid()
         + x.relu()
         + x.erf()
+        + x.erfc()
         + (x.abs() + 1).rsqrt()
         + x.square()
         + (x.abs() + 1).log1p()

@@ -138,3 +138,28 @@ def test_shapes_and_layouts():
         np.testing.assert_array_equal(got, f(x).transpose(2, 0, 1))
         assert f(np.zeros((0, 3))).shape == (0, 3)
     assert erf(np.array([2, -1, 0])).dtype == np.float64  # integers evaluate in float64
+
+
+def test_erfc_op_tail_parity_and_grad():
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+
+    v = np.concatenate([np.linspace(-6.0, 26.0, 321), [0.0, -0.0]])
+    for dt, tdt in ((cr.float64, torch.float64), (cr.float32, torch.float32)):
+        x = cr.tensor(v, dtype=dt, requires_grad=True)
+        xt = torch.tensor(v, dtype=tdt, requires_grad=True)
+        y, yt = cr.erfc(x), torch.erfc(xt)
+        y.sum().backward()
+        yt.sum().backward()
+        tiny = np.finfo(np.float64 if dt is cr.float64 else np.float32).tiny
+        keep = yt.detach().numpy() > tiny  # subnormals carry fewer digits
+        rtol = 1e-14 if dt is cr.float64 else 4e-6  # float32: torch's own erfcf is ~1.5 ulp
+        np.testing.assert_allclose(y.detach().numpy()[keep], yt.detach().numpy()[keep], rtol=rtol)
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=rtol, atol=1e-300)
+    assert cr.special.erfc(cr.tensor(5.0, dtype=cr.float64)).item() == pytest.approx(
+        1.5374597944280349e-12, rel=1e-15
+    )
+    # ndtr = ½·erfc(−x/√2): the left tail is not rounded away
+    assert cr.special.ndtr(cr.tensor(-10.0, dtype=cr.float64)).item() == pytest.approx(
+        7.61985302416047e-24, rel=1e-13
+    )

@@ -485,6 +485,7 @@ SPECS: list[OpSpec] = [
     _binary("fmin", scalars=()),
     _unary("angle"),
     _unary("erfinv", domain=(-0.95, 0.95)),
+    _unary("erfc", domain=(-3.0, 3.0)),
     _unary("i0", domain=(-4.0, 4.0)),
     OpSpec(
         "special_i1",
