@@ -9,8 +9,10 @@ therefore runs its loops with the thread pool as configured. Why it existed:
 A (32 × 256) · (256 × 1024) product takes ~0.1 ms; waking and joining OpenBLAS's worker
 threads for it costs about as much, and on a busy machine spinning workers make it several
 times slower (measured 0.65 ms with one thread vs 3.6 ms with two, 2 cores under load).
-``single_blas_thread()`` switches the *calling thread* to one BLAS thread with OpenBLAS's
-thread-local ``openblas_set_num_threads_local`` and restores the previous count afterwards.
+``single_blas_thread()`` switches to one BLAS thread with ``openblas_set_num_threads_local``
+and restores the previous count afterwards. Despite its name, that call changes the count of
+the whole process in NumPy's OpenBLAS 0.3.31 (measured: a count set on one thread is the one
+every other thread's calls then use).
 The precision is unchanged (same float32/float64 GEMM); the last bit of a product can differ
 from a multi-threaded run because the partition of the work differs, which makes the recurrent
 loops *more* reproducible: their result no longer depends on the machine's core count. With
@@ -56,7 +58,7 @@ def _find_setter() -> Any:
 
 @contextlib.contextmanager
 def single_blas_thread() -> Iterator[None]:
-    """Run the block with one OpenBLAS thread on this thread (no-op for other BLAS)."""
+    """Run the block with one OpenBLAS thread, process-wide (no-op for other BLAS)."""
     global _setter
     if _setter is None:
         _setter = _find_setter()

@@ -81,18 +81,29 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
     wh = _internal(w_hh, hsz)
     # σ(a) = ½·tanh(½a) + ½: halving the sigmoid rows of the weights and bias up front (exact:
     # a power of two) lets one tanh call per step cover all four gates.
-    wis = wi.copy()
-    wis[:h3] *= 0.5
     whs = wh.copy()
     whs[:h3] *= 0.5
     whs_t = whs.T  # a transposed view: OpenBLAS's NT product is the faster one at (B, P)·(P, 4H)
     xo = x[::-1] if reverse else x
-    x2 = xo.reshape(t_len * bsz, isz)
-    gates = np.matmul(x2, wis.T).reshape(t_len, bsz, h4)
-    if b_ih is not None:
-        bias = _internal(b_ih + b_hh, hsz)
-        bias[:h3] *= 0.5
-        gates += bias
+    if b_ih is None:
+        x2 = xo.reshape(t_len * bsz, isz)
+        wis = wi.copy()
+        wis[:h3] *= 0.5
+        gates = np.matmul(x2, wis.T)
+    else:
+        # The bias rides in the input projection as a column of ones (K = I + 1): +0.03 ms of
+        # GEMM instead of a 0.2 ms pass over the (T·B, 4H) gates; x is copied either way (a
+        # batch_first input arrives transposed).
+        xa = np.empty((t_len * bsz, isz + 1), dtype=dt)
+        xa[:, :isz].reshape(t_len, bsz, isz)[...] = xo
+        xa[:, isz] = 1.0
+        wa = np.empty((h4, isz + 1), dtype=dt)
+        wa[:, :isz] = wi
+        wa[:, isz] = _internal(b_ih + b_hh, hsz)
+        wa[:h3] *= 0.5
+        x2 = xa[:, :isz]
+        gates = np.matmul(xa, wa.T)
+    gates = gates.reshape(t_len, bsz, h4)
     # the sigmoid affine over the whole gate row as one contiguous call each (a strided
     # (B, 3H) slice costs 2-3× a contiguous (B, 4H) pass); × 1 and + 0 leave g exact
     scale = np.empty((bsz, h4), dtype=dt)
@@ -144,6 +155,7 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
         q = np.empty((bsz, h4), dtype=dt)  # gate nonlinearity derivatives
         p = np.empty((bsz, h4), dtype=dt)  # what multiplies them: [h̄·tanh c, c̄·g, c̄·c₋₁, c̄·i]
         dgates = np.empty((t_len, bsz, h4), dtype=dt)
+        d2 = dgates.reshape(t_len * bsz, h4)
         dhs = np.empty((t_len, bsz, psz), dtype=dt) if w_hr is not None else None
         dh = np.array(g_h, dtype=dt)
         dc = np.array(g_c, dtype=dt)
@@ -176,7 +188,6 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
             mul(dc, gk[:, h2:h3], out=dc)  # c̄₋₁ = c̄ · f
             matmul(dk, wh, out=dhp)
             dh, dhp = dhp, dh
-        d2 = dgates.reshape(t_len * bsz, h4)
         gx = gh0 = gc0 = gwi = gwh = gb = gwr = None
         if needs[0]:
             gx = (d2 @ wi).reshape(t_len, bsz, isz)
