@@ -217,12 +217,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     import chainrule.distributed as dist
 
     distributed = dist.launched_by_mpirun()
-    history = train.fit(
-        model, data.train, loss=task.loss(), optimizer=optimizer, epochs=epochs,
-        batch_size=batch_size, val_data=data.val, metrics=task.metrics, scheduler=scheduler,
-        callbacks=callbacks, clip_grad_norm=args.clip_grad_norm, seed=args.seed,
-        progress=not args.no_progress, resume=resume, distributed=distributed,
-    )  # fmt: skip
+    try:
+        history = train.fit(
+            model, data.train, loss=task.loss(), optimizer=optimizer, epochs=epochs,
+            batch_size=batch_size, val_data=data.val, metrics=task.metrics, scheduler=scheduler,
+            callbacks=callbacks, clip_grad_norm=args.clip_grad_norm, seed=args.seed,
+            progress=not args.no_progress, resume=resume, distributed=distributed,
+        )  # fmt: skip
+    except Exception as e:
+        history = getattr(e, "history", None)
+        saved = callbacks[0].last_path
+        if history is None or not saved or ".interrupted" not in saved:
+            raise
+        # one line that says where training stopped and where its weights are
+        raise CLIError(f"{history.stop_reason}; the weights trained so far are in {saved} "
+                       f"({len(history)} epochs completed)") from e  # fmt: skip
     if distributed and dist.get_rank() != 0:
         return 0  # under mpirun only rank 0 evaluates, writes the files and reports
     test = train.evaluate(model, data.test, loss=task.loss(), metrics=task.metrics)

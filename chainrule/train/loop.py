@@ -272,8 +272,10 @@ def fit(
             # Anything else: keep what was trained (callbacks finish, a ModelCheckpoint saves
             # the weights) and hand the History over on the exception itself.
             state.error = e
+            first_line = (str(e).strip().splitlines() or [""])[0]
             state.stop(
-                f"error at epoch {state.epoch}, batch {state.batch}: {type(e).__name__}: {e}"
+                f"error at epoch {state.epoch}, batch {state.batch}: {type(e).__name__}: "
+                f"{first_line}".rstrip(": ")
             )
             record_partial()
             state.history.stop_reason = state.stop_reason
@@ -281,7 +283,8 @@ def fit(
                 _call(hooks["on_fit_end"], state)
             except Exception as cleanup:  # report it, but the first failure is the one raised
                 e.add_note(f"fit: on_fit_end failed too: {type(cleanup).__name__}: {cleanup}")
-            e.history = state.history  # type: ignore[attr-defined]
+            with contextlib.suppress(AttributeError, TypeError):  # (an exception with slots)
+                e.history = state.history  # type: ignore[attr-defined]
             e.add_note(
                 f"fit: stopped at epoch {state.epoch}, batch {state.batch}; the History of the "
                 f"{len(state.history)} completed epoch(s) (and the partial one) is attached "

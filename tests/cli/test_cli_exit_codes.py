@@ -143,3 +143,21 @@ def test_unexpected_errors_are_one_line_with_their_type(monkeypatch, capsys):
         "chainrule report: error: KeyError: 'model_kwargs' (run with --debug for the full "
         "traceback)"
     )
+
+
+def test_training_error_is_one_line_naming_the_saved_weights(tmp_path, monkeypatch, capsys):
+    from chainrule import train
+
+    def full_disk(self, state):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(train.CSVLogger, "on_epoch_end", full_disk)
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--task", "digits", "--model", "mlp", "--epochs", "2", "--limit", "60",
+              "--no-progress", "--no-plot", "--out", str(tmp_path)])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 1 and len(err.splitlines()) == 1, err
+    saved = tmp_path / "checkpoint.interrupted.safetensors"
+    assert err.startswith("chainrule train: error: error at epoch 1, batch ")
+    assert "No space left on device" in err and str(saved) in err and "1 epochs completed" in err
+    assert cr.load_checkpoint(saved, restore_rng=False)["epoch"] == 1
