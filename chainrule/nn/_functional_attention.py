@@ -118,6 +118,12 @@ def multi_head_attention_forward(
             "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
             "module method `generate_square_subsequent_mask` to create this mask."
         )
+    # torch: without a padding mask or weights to return, the is_causal hint replaces attn_mask
+    # (sdpa's top-left causal mask is used, and the given mask is neither checked nor
+    # differentiated)
+    causal_hint = is_causal and key_padding_mask is None and not need_weights
+    if causal_hint:
+        attn_mask = None
     dt = query._data.dtype
 
     # input projections: one GEMM for self-attention, three otherwise
@@ -197,6 +203,8 @@ def multi_head_attention_forward(
         mask = _pad_key(mask)
         kpm = np.pad(kpm, [(0, 0), (0, 1)]) if kpm is not None else None
     src = k.shape[2]
+    if causal_hint:  # over every key, the bias_k / zero ones included (as torch's sdpa)
+        mask = np.where(np.triu(np.ones((tgt_len, src), dtype=bool), 1), -np.inf, 0.0).astype(dt)
     if kpm is not None:
         kpm4 = kpm.reshape(bsz, 1, 1, src)
         mask = kpm4 if mask is None else mask + kpm4

@@ -217,3 +217,44 @@ def test_encoder_with_a_fully_padded_sequence_matches_torch(torch, nested):
         co = c(cr.tensor(x), src_key_padding_mask=cr.tensor(kpm))
     assert co.dtype == cr.float32
     np.testing.assert_allclose(co.numpy(), to, rtol=1e-5, atol=1e-5, equal_nan=True)
+
+
+@pytest.mark.parametrize("need_weights,kpm_on", [(False, False), (False, True), (True, False)])
+@pytest.mark.parametrize("bias_kv,zero_attn", [(False, False), (True, True)])
+def test_is_causal_hint_replaces_the_mask_like_torch(torch, need_weights, kpm_on, bias_kv,
+                                                     zero_attn):  # fmt: skip
+    """torch drops attn_mask for sdpa's causal mask when there are no weights or padding to
+    return (over all keys, bias_k and the zero key included); the mask then has no grad."""
+    t, c = _pair(torch, add_bias_kv=bias_kv, add_zero_attn=zero_attn)
+    rng = np.random.default_rng(6)
+    q, kv = rng.normal(size=(L, N, E)), rng.normal(size=(S, N, E))
+    mask = rng.normal(size=(L, S))  # deliberately not causal
+    kpm = np.zeros((N, S), bool)
+    kpm[0, -1] = True
+    tm, cm = torch.tensor(mask, requires_grad=True), cr.tensor(mask, requires_grad=True)
+    tq, cq = torch.tensor(q, requires_grad=True), cr.tensor(q, requires_grad=True)
+    to, _ = t(
+        tq,
+        torch.tensor(kv),
+        torch.tensor(kv),
+        attn_mask=tm,
+        is_causal=True,
+        need_weights=need_weights,
+        key_padding_mask=torch.tensor(kpm) if kpm_on else None,
+    )
+    co, _ = c(
+        cq,
+        cr.tensor(kv),
+        cr.tensor(kv),
+        attn_mask=cm,
+        is_causal=True,
+        need_weights=need_weights,
+        key_padding_mask=cr.tensor(kpm) if kpm_on else None,
+    )
+    np.testing.assert_allclose(co.detach().numpy(), to.detach().numpy(), rtol=1e-9, atol=1e-12)
+    to.square().sum().backward()
+    co.square().sum().backward()
+    np.testing.assert_allclose(cq.grad.numpy(), tq.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert (cm.grad is None) == (tm.grad is None)
+    if tm.grad is not None:
+        np.testing.assert_allclose(cm.grad.numpy(), tm.grad.numpy(), rtol=1e-9, atol=1e-12)
