@@ -47,6 +47,33 @@ _DTYPES: dict[str, np.dtype] = {
 }
 # unsigned wider than 8 bits has no chainrule dtype: keep the values in int64.
 _WIDEN = {"U16": np.int64, "U32": np.int64, "U64": np.int64}
+# float8 (torch.float8_e4m3fn / float8_e5m2) has no NumPy dtype: read as bytes, widened exactly
+# to float32 through a 256-entry table, as BF16 is.
+_DTYPES["F8_E4M3"] = _DTYPES["F8_E5M2"] = np.dtype("u1")
+# Valid in the format (safetensors 0.8) but with no chainrule dtype to hold them.
+_UNSUPPORTED = ("C64", "F4", "F6_E2M3", "F6_E3M2", "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ")
+
+
+def _float8_table(exp_bits: int, man_bits: int, ieee: bool) -> np.ndarray:
+    """float32 value of each of the 256 codes of a 1-sign, ``exp_bits``, ``man_bits`` float8.
+
+    ``ieee``: the all-ones exponent means inf/NaN (E5M2); otherwise only S.1111.111 is NaN and
+    there are no infinities (E4M3FN).
+    """
+    codes = np.arange(256)
+    sign = np.where(codes >> 7, -1.0, 1.0)
+    exp = (codes >> man_bits) & ((1 << exp_bits) - 1)
+    man = codes & ((1 << man_bits) - 1)
+    bias = (1 << (exp_bits - 1)) - 1
+    normal = (1 + man / (1 << man_bits)) * np.exp2(exp - bias)
+    subnormal = man / (1 << man_bits) * 2.0 ** (1 - bias)
+    value = sign * np.where(exp == 0, subnormal, normal)
+    top = exp == (1 << exp_bits) - 1
+    if ieee:
+        value = np.where(top, np.where(man == 0, sign * np.inf, np.nan), value)
+    else:
+        value = np.where(top & (man == (1 << man_bits) - 1), np.nan, value)
+    return value.astype(np.float32)
 
 
 # --------------------------------------------------------------------------- flattening
@@ -249,16 +276,27 @@ def _read_source(f: Any) -> tuple[bytes, str]:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """json.loads object hook: a key given twice is an error (plain JSON keeps the last one)."""
+    """json.loads object hook: a key given twice is an error (plain JSON keeps the last one),
+    and so is a string the reference's strict JSON parser refuses (a lone UTF-16 surrogate)."""
     out: dict[str, Any] = {}
     for k, v in pairs:
         if k in out:
-            raise _DuplicateKey(k)
+            raise _BadHeader(f"key {k!r} appears twice in the header")
+        for text in (k, v) if isinstance(v, str) else (k,):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _BadHeader(f"{text!r} is not valid Unicode (a lone surrogate)") from None
         out[k] = v
     return out
 
 
-class _DuplicateKey(Exception):
+def _no_constants(name: str) -> Any:
+    """json.loads hook: NaN / Infinity are not JSON (Python accepts them, the reference not)."""
+    raise _BadHeader(f"corrupted header, not JSON ({name} is not a JSON value)")
+
+
+class _BadHeader(Exception):
     pass
 
 
@@ -266,11 +304,18 @@ def _is_uint(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
-def _check_entry(name: str, info: Any, bad: Any) -> tuple[str, list[int], int, int]:
+def _check_entry(
+    name: str, info: Any, bad: Any, unsupported: Any
+) -> tuple[str, list[int], int, int]:
     """Validate one tensor entry of the header; return (dtype tag, shape, begin, end)."""
     if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
         raise bad(f"tensor {name!r}: entry needs dtype, shape and data_offsets, got {info!r}")
     tag, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if tag in _UNSUPPORTED:
+        raise unsupported(
+            f"tensor {name!r} has dtype {tag}, which chainrule has no dtype to hold (no complex, "
+            "float4/6 or FNUZ/E8M0 float8); convert it before saving"
+        )
     if not isinstance(tag, str) or tag not in _DTYPES:
         raise bad(f"tensor {name!r}: unknown dtype tag {tag!r} (known: {sorted(_DTYPES)})")
     if not isinstance(shape, list) or not all(_is_uint(s) for s in shape):
@@ -297,6 +342,9 @@ def parse(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
 
     def bad(msg: str) -> ValueError:
         return ValueError(f"{source}: not a valid safetensors file: {msg}")
+
+    def unsupported(msg: str) -> ValueError:  # a valid file chainrule cannot represent
+        return ValueError(f"{source}: cannot load: {msg}")
 
     if (
         data[:1] == b"\x80"
@@ -334,9 +382,9 @@ def parse(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
     if not text.lstrip(" \t\r\n").startswith("{"):
         raise bad("the header does not start with '{' (corrupted header or a different format)")
     try:
-        header = json.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as e:
-        raise bad(f"key {e.args[0]!r} appears twice in the header") from None
+        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except _BadHeader as e:
+        raise bad(str(e)) from None
     except (json.JSONDecodeError, RecursionError) as e:
         raise bad(f"corrupted header, not JSON ({e})") from None
     if not isinstance(header, dict):
@@ -350,7 +398,7 @@ def parse(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
         if not isinstance(v, str):
             raise bad(f"__metadata__[{k!r}] must be a string, got {type(v).__name__} {v!r}")
     body = memoryview(data)[8 + n :]
-    entries = {name: _check_entry(name, info, bad) for name, info in header.items()}
+    entries = {k: _check_entry(k, info, bad, unsupported) for k, info in header.items()}
     # The byte ranges, taken in offset order, must tile the data section: each starts where
     # the previous one ended (overlap, gap and a duplicated range are all caught here).
     covered, last = 0, None
@@ -387,6 +435,15 @@ def parse(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
         arr = np.frombuffer(body[begin:end], dtype=_DTYPES[tag]).reshape(shape).copy()
         if tag == "BF16":
             arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        elif tag == "F8_E4M3":
+            arr = _float8_table(4, 3, ieee=False)[arr]
+        elif tag == "F8_E5M2":
+            arr = _float8_table(5, 2, ieee=True)[arr]
+        elif tag == "U64" and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise unsupported(
+                f"tensor {name!r} (U64) holds {int(arr.max())}, which does not fit chainrule's "
+                "int64"
+            )
         elif tag == "BOOL":
             arr = arr.view(np.uint8) != 0  # a byte other than 0/1 is still a valid bool
         elif tag in _WIDEN:

@@ -119,6 +119,39 @@ MALFORMED = [
         r"tensor 'a'.*bad data_offsets",
     ),
     (
+        "nan_in_header",
+        _file(
+            None, bytes(4), raw=b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":NaN}}'
+        ),
+        "NaN is not a JSON value",
+    ),
+    (
+        "infinity_in_header",
+        _file(None, b"", raw=b'{"__metadata__":{"k":"v"},"x":-Infinity}'),
+        "Infinity is not a JSON value",
+    ),
+    (
+        "lone_surrogate_key",
+        _file(None, bytes(4), raw=b'{"a\\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'),
+        "lone surrogate",
+    ),
+    ("trailing_garbage", _file(None, b"", raw=b"{} x"), "not JSON"),
+    ("byte_order_mark", _file(None, b"", raw=b"\xef\xbb\xbf{}"), "does not start with"),
+    (
+        "duplicate_field",
+        _file(
+            None,
+            bytes(4),
+            raw=b'{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+        ),
+        "key 'dtype' appears twice",
+    ),
+    (
+        "tensor_entry_null",
+        _file({"a": None}, b""),
+        r"tensor 'a'.*needs dtype, shape and data_offsets",
+    ),
+    (
         "missing_offsets",
         _file({"a": {"dtype": "F32", "shape": [1]}}, bytes(4)),
         r"tensor 'a'.*needs dtype, shape and data_offsets",
@@ -277,3 +310,31 @@ def test_torch_round_trip_both_ways_with_bf16(tmp_path):
     # torch bf16 tensors handed to cr.save are widened exactly as well.
     cr.save({"x": src["bf16"]}, q)
     assert torch.equal(load_file(str(q))["x"], src["bf16"].float())
+
+
+def test_valid_dtypes_chainrule_cannot_hold_are_named(tmp_path):
+    c64 = _file({"z": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, bytes(8))
+    assert st_numpy.load(c64)["z"].dtype == np.complex64
+    with pytest.raises(ValueError, match="cannot load: tensor 'z' has dtype C64"):
+        cr.load(c64)
+    big = _file(
+        {"u": {"dtype": "U64", "shape": [2], "data_offsets": [0, 16]}},
+        b"\x01" + bytes(7) + b"\xff" * 8,
+    )
+    with pytest.raises(ValueError, match=r"tensor 'u' \(U64\) holds 18446744073709551615"):
+        cr.load(big)
+    fits = _file({"u": {"dtype": "U64", "shape": [1], "data_offsets": [0, 8]}}, b"\x07" + bytes(7))
+    assert cr.load(fits)["u"].tolist() == [7] and cr.load(fits)["u"].dtype == cr.int64
+
+
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2"])
+def test_torch_float8_is_widened_exactly(torch, name, tmp_path):
+    from safetensors.torch import save_file
+
+    codes = torch.arange(256, dtype=torch.uint8).view(getattr(torch, name))
+    p = tmp_path / "f8.safetensors"
+    save_file({"x": codes, "s": codes[3].clone()}, str(p))
+    ours = cr.load(p)
+    assert ours["x"].dtype == cr.float32 and ours["s"].shape == ()
+    np.testing.assert_array_equal(ours["x"].numpy(), codes.float().numpy())  # NaN == NaN here
+    np.testing.assert_array_equal(ours["s"].numpy(), codes[3].float().numpy())
