@@ -91,8 +91,8 @@ def _to_array(x: Any) -> np.ndarray | None:
         return x
     if type(x).__module__.startswith("torch") and hasattr(x, "detach"):
         t = x.detach().cpu()
-        if str(t.dtype) == "torch.bfloat16":
-            t = t.float()
+        if t.is_floating_point() and t.dtype.itemsize < 4 and str(t.dtype) != "torch.float16":
+            t = t.float()  # bfloat16 / float8: no NumPy dtype; float32 holds them exactly
         return t.numpy()
     return None
 

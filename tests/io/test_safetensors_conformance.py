@@ -338,3 +338,12 @@ def test_torch_float8_is_widened_exactly(torch, name, tmp_path):
     assert ours["x"].dtype == cr.float32 and ours["s"].shape == ()
     np.testing.assert_array_equal(ours["x"].numpy(), codes.float().numpy())  # NaN == NaN here
     np.testing.assert_array_equal(ours["s"].numpy(), codes[3].float().numpy())
+
+
+def test_torch_float8_tensors_given_to_save_are_widened(torch, tmp_path):
+    from safetensors.torch import load_file
+
+    x = torch.tensor([0.5, -448.0, 2.0**-9]).to(torch.float8_e4m3fn)
+    cr.save({"x": x}, tmp_path / "w.safetensors")
+    back = load_file(str(tmp_path / "w.safetensors"))["x"]
+    assert back.dtype == torch.float32 and torch.equal(back, x.float())
