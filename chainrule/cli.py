@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive_float, help="learning rate (task default)")
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"],
                    help="optimizer (task default: adam)")  # fmt: skip
-    p.add_argument("--momentum", type=float, default=0.9, help="momentum for sgd (0.9)")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="weight decay (0)")
+    p.add_argument("--momentum", type=_non_negative_float, default=0.9,
+                   help="momentum for sgd (0.9)")  # fmt: skip
+    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0,
+                   help="weight decay (0)")  # fmt: skip
     p.add_argument("--batch-size", type=_positive_int, help="mini-batch size (task default)")
     p.add_argument("--scheduler", choices=["none", "step", "cosine", "onecycle", "plateau"],
                    default="none", help="learning-rate schedule (none)")  # fmt: skip
@@ -157,16 +160,32 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
 
 
