@@ -14,6 +14,7 @@ import numpy as np
 from ._registry import OpFunction, op
 from ._special import erf as _erf
 from ._special import erfc as _erfc
+from ._special import erfinv as _erfinv
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -417,23 +418,22 @@ def full_like(x, fill_value=0, dtype=None):
 # ---------------------------------------------------------------- NaN-ignoring extremes
 
 
-@op("fmax", formula="x̄ = ȳ · [x ≥ y or y is nan],  ȳ₂ = ȳ · [x < y or x is nan]", promote=True)
+@op("fmax", formula="x̄ = ȳ · [x ≥ y or y is nan],  ȳ₂ = ȳ − x̄", promote=True)
 def fmax(x, y):
-    # NOTE: torch's subgradient: a tie sends the whole gradient to x (maximum splits it).
+    # NOTE: torch's subgradient: a tie (or two NaNs) sends the whole gradient to x, where
+    # maximum splits it.
     def vjp(g, needs):
         wx = (x >= y) | np.isnan(y)
-        wy = (x < y) | np.isnan(x)
-        return (g * wx if needs[0] else None), (g * wy if needs[1] else None)
+        return (g * wx if needs[0] else None), (g * ~wx if needs[1] else None)
 
     return np.fmax(x, y), vjp
 
 
-@op("fmin", formula="x̄ = ȳ · [x ≤ y or y is nan],  ȳ₂ = ȳ · [x > y or x is nan]", promote=True)
+@op("fmin", formula="x̄ = ȳ · [x ≤ y or y is nan],  ȳ₂ = ȳ − x̄", promote=True)
 def fmin(x, y):
     def vjp(g, needs):
         wx = (x <= y) | np.isnan(y)
-        wy = (x > y) | np.isnan(x)
-        return (g * wx if needs[0] else None), (g * wy if needs[1] else None)
+        return (g * wx if needs[0] else None), (g * ~wx if needs[1] else None)
 
     return np.fmin(x, y), vjp
 
@@ -453,42 +453,10 @@ def angle(x):
     return y, vjp
 
 
-# Rational first guess for erfinv (the coefficients torch's calc_erfinv uses), refined by two
-# Newton steps on erf below, as torch does.
-_ERFINV_A = (0.886226899, -1.645349621, 0.914624893, -0.140543331)
-_ERFINV_B = (-2.118377725, 1.442710462, -0.329097515, 0.012229801)
-_ERFINV_C = (-1.970840454, -1.624906493, 3.429567803, 1.641345311)
-_ERFINV_D = (3.543889200, 1.637067800)
-
-
-def _erfinv(y: np.ndarray) -> np.ndarray:
-    """erf⁻¹ in float64: NaN outside [−1, 1], ±inf at ±1."""
-    y = np.asarray(y, dtype=np.float64)
-    a = np.abs(y)
-    with np.errstate(all="ignore"):
-        z = y * y
-        a0, a1, a2, a3 = _ERFINV_A
-        b0, b1, b2, b3 = _ERFINV_B
-        central = (
-            y
-            * (((a3 * z + a2) * z + a1) * z + a0)
-            / ((((b3 * z + b2) * z + b1) * z + b0) * z + 1.0)
-        )
-        t = np.sqrt(-np.log((1.0 - np.minimum(a, 1.0)) / 2.0))
-        c0, c1, c2, c3 = _ERFINV_C
-        d0, d1 = _ERFINV_D
-        tail = np.copysign(((c3 * t + c2) * t + c1) * t + c0, y) / ((d1 * t + d0) * t + 1.0)
-        x = np.where(a <= 0.7, central, tail)
-        x = np.where(np.isfinite(x), x, 0.0)
-        for _ in range(2):
-            x = x - (_erf(x) - y) / (_TWO_OVER_SQRT_PI * np.exp(-x * x))
-    x = np.where(a == 1.0, np.copysign(np.inf, y), x)
-    return np.where((a > 1.0) | np.isnan(y), np.nan, x)
-
-
 @op("erfinv", formula="x̄ = ȳ · √π/2 · e^{y²}", float_only=True, quiet=True)
 def erfinv(x):
-    y = _erfinv(x).astype(x.dtype)
+    # rational approximations (ops/_special.py): ~8e-16 relative also as |x| → 1
+    y = _erfinv(x)
 
     def vjp(g, needs):
         return (g * (0.5 * math.sqrt(math.pi)) * np.exp(y * y),)
