@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-__all__ = ["erf", "erfc", "ndtr", "ndtr_and_square"]
+__all__ = ["erf", "erfc", "erfinv", "ndtr", "ndtr_and_square"]
 
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 
@@ -105,14 +105,69 @@ _ERFCX_P32 = (
 )
 _ERFCX_Q32 = (4.193513191529089, 9.388602044870563, 8.800829321520618, 4.167202468003165)
 
+# erfinv(y) = y + y·N(z)/D(z), z = y², |y| ≤ 0.7 (fit of erfinv(y)/y: 4.6e-18 / 8e-10; the
+# form y·P/D costs 3e-15: D's terms cancel), and erfinv(|y|) = P(t)/Q(t),
+# t = √(−log(1 − |y|)), 0.7 < |y| < 1 (t ≤ 6.07 covers 1 − |y| ≥ 2⁻⁵³; 1.3e-16, and 1.1e-9 on
+# t ≤ 4.1 for float32). No Newton steps on erf: near |y| = 1 those lose digits (erf's
+# rounding near 1 is divided by e^{−x²}).
+_ERFINV_N64 = (
+    -25.25592485213275,
+    135.77230985082653,
+    -252.57285760919217,
+    215.57598856991112,
+    -88.28603787944266,
+    15.685041021042792,
+    -0.8289948930147055,
+)
+_ERFINV_D64 = (
+    221.98507821501946,
+    -740.6738217590058,
+    958.4163608359992,
+    -601.8518315685911,
+    186.45257361670434,
+    -25.249845777360864,
+)
+_ERFINV_N32 = (1.0712246876786966, -4.018594397124804, 3.444490922784269, -0.718459930629734)
+_ERFINV_D32 = (-9.415449996467693, 16.120529299836296, -7.957297794431019)
+_ERFINV_P64 = (
+    -67755.51812411471,
+    783864.5694244386,
+    68866523.65540577,
+    180104850.25535628,
+    255571715.82022148,
+    297284596.6021149,
+    127760194.38086537,
+    19517974.32999549,
+    836763.4916732381,
+)
+_ERFINV_Q64 = (
+    82442914.3735883,
+    187893506.23804075,
+    362265721.7178342,
+    383680698.92127824,
+    326736973.2170061,
+    129681009.03561378,
+    19527757.999401677,
+    836650.2060047414,
+)
+_ERFINV_P32 = (
+    -1923.773527367478,
+    13372.314333918894,
+    31798.60256738972,
+    151131.43803303243,
+    40822.704896169,
+)
+_ERFINV_Q32 = (81860.88581654422, 93823.45546622195, 152946.21697250876, 40765.873412892506)
+
 
 class _Tables:
     """The coefficient tables of one working dtype and the limits that go with them."""
 
-    __slots__ = ("erf", "ndtr", "erfcx", "clamp", "huge")
+    __slots__ = ("erf", "ndtr", "erfcx", "erfinv", "erfinv_tail", "clamp", "huge")
 
-    def __init__(self, erf, ndtr, erfcx, clamp, huge):
+    def __init__(self, erf, ndtr, erfcx, erfinv, erfinv_tail, clamp, huge):
         self.erf, self.ndtr, self.erfcx = erf, ndtr, erfcx
+        self.erfinv, self.erfinv_tail = erfinv, erfinv_tail
         # erfcx's argument is clamped here, where e^{−a²} is already 0 in the dtype (±inf and
         # 1e308 need no case of their own)
         self.clamp = clamp
@@ -122,8 +177,24 @@ class _Tables:
 
 
 _TABLES = {
-    8: _Tables((_ERF_N64, _ERF_D64), (_NDTR_N64, _NDTR_D64), (_ERFCX_P64, _ERFCX_Q64), 28.0, 1e25),
-    4: _Tables((_ERF_N32, _ERF_D32), (_NDTR_N32, _NDTR_D32), (_ERFCX_P32, _ERFCX_Q32), 11.0, 1e6),
+    8: _Tables(
+        (_ERF_N64, _ERF_D64),
+        (_NDTR_N64, _NDTR_D64),
+        (_ERFCX_P64, _ERFCX_Q64),
+        (_ERFINV_N64, _ERFINV_D64),
+        (_ERFINV_P64, _ERFINV_Q64),
+        28.0,
+        1e25,
+    ),
+    4: _Tables(
+        (_ERF_N32, _ERF_D32),
+        (_NDTR_N32, _NDTR_D32),
+        (_ERFCX_P32, _ERFCX_Q32),
+        (_ERFINV_N32, _ERFINV_D32),
+        (_ERFINV_P32, _ERFINV_Q32),
+        11.0,
+        1e6,
+    ),
 }
 _HI_MASK = np.uint64(0xFFFFFFFFF8000000)  # keeps 26 significant bits: hi·hi is exact
 
@@ -277,3 +348,31 @@ def ndtr(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     out_dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     return ndtr_and_square(x)[0].reshape(x.shape).astype(out_dtype, copy=False)
+
+
+def erfinv(y: np.ndarray) -> np.ndarray:
+    """erf⁻¹(y) elementwise in y's dtype: NaN outside [−1, 1], ±inf at ±1 (float64 to ~8e-16
+    relative everywhere, also as |y| → 1)."""
+    y = np.asarray(y)
+    yf, out_dtype, tab = _work(y)
+    with np.errstate(all="ignore"):  # |y| ≥ 1 and huge |y| go through log(≤ 0) / overflow
+        x = _rational(tab.erfinv, yf * yf)
+        x *= yf
+        x += yf
+        if not yf.all():  # −0 + (−0·R) is +0 where R < 0 (15 µs per 1e5 vs 50 for copysign)
+            zero = yf == 0
+            x[zero] = yf[zero]
+        a = np.abs(yf)
+        tail = np.flatnonzero(a > 0.7)  # nan is never in it and stays nan
+        if tail.size:
+            # float64 arithmetic also for float32: in float32 the log and the rational's
+            # rounding cost ~5 ulp here (the tail is a minority of the elements)
+            at = a.take(tail).astype(np.float64, copy=False)
+            t = np.subtract(1.0, at)  # exact for |y| ≥ 0.5
+            np.log(t, out=t)
+            np.negative(t, out=t)
+            np.sqrt(t, out=t)  # > 1 makes nan (log of a negative), = 1 makes inf
+            xt = _rational(tab.erfinv_tail, t)
+            xt[at == 1.0] = np.inf
+            x[tail] = np.copysign(xt, yf.take(tail))
+    return x.reshape(y.shape).astype(out_dtype, copy=False)
