@@ -555,13 +555,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(error: BaseException) -> str:
-    """The first line of an error's message, with its type unless it is one of ours."""
+    """The first line of an error's message; the type too when the message may not say enough
+    (anything but chainrule's own, ValueError, RuntimeError and OSError, which name the
+    problem), with a pointer to --debug when there is more to see."""
     lines = str(error).strip().splitlines()
     text = lines[0].strip() if lines else ""
-    if not isinstance(error, CLIError):
+    if isinstance(error, CLIError):
+        return text
+    expected = isinstance(error, ValueError | RuntimeError | OSError)
+    if not expected or not text:
         text = f"{type(error).__name__}: {text}" if text else type(error).__name__
-        if not isinstance(error, ValueError | RuntimeError | OSError) or len(lines) > 1:
-            text += " (run with --debug for the full traceback)"
+    if not expected or len(lines) > 1:
+        text += " (run with --debug for the full traceback)"
     return text
 
 
