@@ -1709,7 +1709,8 @@ def detach(input: Tensor) -> Tensor:
 
 
 def contiguous(input: Tensor, **_: Any) -> Tensor:
-    """``input`` itself when its memory is C-contiguous, else a C-ordered copy (CloneBackward0)."""
-    if input._data.flags.c_contiguous:
-        return input
+    """``input`` itself when contiguous (see ``is_contiguous``), else a C-ordered copy
+    (CloneBackward0), as torch's."""
+    if input._data.flags.c_contiguous or not getattr(input, "_torch_strides", False):
+        return input  # chainrule's own layouts (a conv's output …) are contiguous in torch
     return S.clone(input)

@@ -703,7 +703,13 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """The p-norm of ``input − other``."""
-    return _api.norm(_api.sub(input, other), p=p)
+    diff = _api.sub(input, other)
+    if diff._data.dtype.kind != "f":
+        raise RuntimeError(
+            "norm(): input dtype should be either floating point or complex. Got "
+            f"{_TORCH_NAMES.get(diff._data.dtype.name, diff._data.dtype.name)} instead."
+        )
+    return _api.norm(diff, p=p)
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, **_: Any) -> Tensor:

@@ -15,7 +15,7 @@ def reshape(x, shape=()):
     return x.reshape(shape), vjp
 
 
-@op("clone", formula="x̄ = ȳ", onnx="Identity", backward_name="CloneBackward0")
+@op("clone", formula="x̄ = ȳ", onnx="Identity", backward_name="CloneBackward0", opmath=False)
 def clone(x):
     """A C-ordered copy of ``x`` (``clone`` and ``contiguous``)."""
 

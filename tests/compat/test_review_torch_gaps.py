@@ -416,6 +416,10 @@ def test_contiguous_copy_keeps_the_graph():
         lambda m: m.log_softmax(m.arange(6).reshape(2, 3), 0),
         lambda m: m.nn.functional.softmax(m.tensor([True, False]), 0),
         lambda m: m.softmax(m.tensor(3), 0),
+        lambda m: m.linalg.vector_norm(m.tensor([[1, 2], [3, 4]])),
+        lambda m: m.nn.functional.normalize(m.tensor([[1, 2], [3, 4]])),
+        lambda m: m.dist(m.tensor([1, 2]), m.tensor([3, 4])),
+        lambda m: m.nn.functional.softmin(m.tensor([[1, 2]]), 1),
     ],
 )
 def test_norm_and_softmax_reject_integer_tensors(f):
