@@ -197,3 +197,23 @@ def test_erfinv_float32_close_to_float64():
     got = erfinv(y)
     ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
     assert np.all(np.abs(got.astype(np.float64) - ref) <= 1.5 * ulp)
+
+
+def test_large_arrays_blocked_like_one_call():
+    """Arrays above 4 blocks go through the kernels block by block: same values."""
+    from chainrule.ops import _special
+
+    rng = np.random.default_rng(2)
+    t64 = _special._TABLES[8]
+    for dt in (np.float32, np.float64):
+        x = (rng.standard_normal(4 * _special._CHUNK + 1001) * 3.0).astype(dt)
+        x[[5, 7, 9]] = [np.inf, -0.0, np.nan]
+        tab = _special._TABLES[x.itemsize]
+        np.testing.assert_array_equal(erf(x), _special._erf_flat(x, tab))
+        np.testing.assert_array_equal(erfinv(x / 10), _special._erfinv_flat(x / 10, tab))
+        expect = _special._erfc_flat(x.astype(np.float64), t64).astype(dt)
+        np.testing.assert_array_equal(erfc(x), expect)
+        cdf, sq = _special.ndtr_and_square(x)
+        cdf1, sq1 = _special._ndtr_flat(x, tab)
+        np.testing.assert_array_equal(cdf, cdf1)
+        np.testing.assert_array_equal(sq, sq1)
