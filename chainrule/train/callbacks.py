@@ -253,8 +253,9 @@ class ModelCheckpoint(_Monitoring):
     ``fit`` raises an exception mid-run, the weights trained so far are saved next to ``path``
     with ``.interrupted`` in the name (the last epoch's checkpoint stays as it was), unless a
     weight is NaN/Inf. A run stopped by a NaN loss (or by ``detect_anomaly``) saves nothing
-    more, so the last good checkpoint stays. When training on a ``DataLoader``, its own
-    shuffling generator is saved too, so ``resume`` continues with the same batch order.
+    more, and weights holding NaN/Inf are never written, so the last good checkpoint stays.
+    When training on a ``DataLoader``, its own shuffling generator is saved too, so ``resume``
+    continues with the same batch order.
 
     Args:
         path: where to write.
@@ -293,14 +294,18 @@ class ModelCheckpoint(_Monitoring):
             self.best, self.best_epoch = value, state.epoch
         elif state.epoch % self.every_n_epochs:
             return
+        if not _weights_finite(state.model):
+            # The epoch's last step made a weight NaN/Inf (its loss was still finite): keep the
+            # last good checkpoint rather than overwrite it; TerminateOnNaN stops next batch.
+            return
         self.last_path = self.save(state, self._format(state.logs, state.epoch))
 
     def on_fit_end(self, state: FitState) -> None:
         crashed = state.error is not None
         if not (state.interrupted or crashed):
             return
-        if crashed and not all(np.isfinite(v._data).all() for v in _float_tensors(state.model)):
-            return  # weights broken by the failure: the last good checkpoint is what to keep
+        if not _weights_finite(state.model):
+            return  # weights broken: the last good checkpoint is what to keep
         path = self._format((state.history.records or [{}])[-1], len(state.history))
         if self.save_best_only or crashed:
             p = Path(path)
@@ -363,8 +368,13 @@ def checkpoint_extra(state: FitState) -> dict[str, Any]:
     }
 
 
-def _float_tensors(model: Any) -> list[Any]:
-    return [v for v in model.state_dict().values() if np.asarray(v._data).dtype.kind == "f"]
+def _weights_finite(model: Any) -> bool:
+    """No NaN/Inf in the model's floating parameters and buffers."""
+    for v in model.state_dict().values():
+        data = np.asarray(v._data)
+        if data.dtype.kind == "f" and not np.isfinite(data).all():
+            return False
+    return True
 
 
 def _has_own_generator(loader: Any) -> bool:

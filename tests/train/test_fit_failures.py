@@ -423,3 +423,29 @@ def test_detect_anomaly_stop_is_agreed_across_ranks(monkeypatch):
     # the failing batch still averages and votes after its backward, then stops
     assert calls.count("all_reduce:max") == 2 * 2 + 1
     assert calls.count("all_reduce:mean") == 3 * 2
+
+
+def test_nan_weights_from_an_epochs_last_step_do_not_overwrite_the_checkpoint(tmp_path):
+    x, y = small_arrays(64)
+    model = nn.Linear(8, 3)
+
+    class BreakLastStep(Callback):  # as if the epoch's last update overflowed
+        def on_batch_end(self, state):
+            if state.epoch == 2 and state.batch == state.num_batches - 1:
+                with cr.no_grad():
+                    model.weight.fill_(float("nan"))
+
+    path = tmp_path / "ck.safetensors"
+    h = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        epochs=4,
+        batch_size=32,
+        progress=False,
+        callbacks=[BreakLastStep(), ModelCheckpoint(path)],
+    )
+    assert len(h) == 2 and h.stop_reason.startswith("loss is nan at epoch 3, batch 0")
+    saved = cr.load_checkpoint(path, model=nn.Linear(8, 3), restore_rng=False)
+    assert saved["epoch"] == 1  # epoch 2 ended with a NaN weight: not written
