@@ -512,8 +512,15 @@ def load(
     return load_with_metadata(f)[0]
 
 
-def load_file(filename: str | os.PathLike) -> dict[str, Tensor]:
-    """``safetensors.torch.load_file``'s signature: the file's tensors as a flat dict."""
+def load_file(filename: str | os.PathLike, device: Any = "cpu") -> dict[str, Tensor]:
+    """``safetensors.torch.load_file``'s signature: the file's tensors as a flat dict.
+
+    ``device`` is accepted for compatibility; anything but the CPU raises ``RuntimeError``.
+    """
+    if str(getattr(device, "type", device)).split(":")[0] != "cpu":
+        raise RuntimeError(
+            f"load_file: device {device!r} is not available; chainrule runs on the CPU"
+        )
     data, source = _read_source(filename)
     arrays, _ = parse(data, source)
     return {k: _make(v) for k, v in arrays.items()}

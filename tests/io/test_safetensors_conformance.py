@@ -347,3 +347,11 @@ def test_torch_float8_tensors_given_to_save_are_widened(torch, tmp_path):
     cr.save({"x": x}, tmp_path / "w.safetensors")
     back = load_file(str(tmp_path / "w.safetensors"))["x"]
     assert back.dtype == torch.float32 and torch.equal(back, x.float())
+
+
+def test_load_file_accepts_safetensors_device_argument(tmp_path):
+    p = tmp_path / "d.safetensors"
+    cr.save({"a": cr.ones(2)}, p)
+    assert cr.io.load_file(p, device="cpu")["a"].tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="'cuda'"):
+        cr.io.load_file(p, device="cuda")
