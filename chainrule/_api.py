@@ -851,11 +851,16 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     return (R.mean if axis is None else _MEAN_DIM)(x, axis=axis, keepdim=keepdim)
 
 
+_ALL_DIMS: Any = object()  # prod's default: torch has no dim=None (nor tuple) overload
+
+
 def prod(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
+    input: Tensor, dim: Any = _ALL_DIMS, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
     """Product over one ``dim`` (all elements by default); torch takes no tuple of dims here."""
-    if dim is not None and not isinstance(dim, int | np.integer):
+    if dim is _ALL_DIMS:
+        dim = None
+    elif not isinstance(dim, int | np.integer):
         raise TypeError(
             f"prod() received an invalid combination of arguments - got (Tensor, dim="
             f"{type(dim).__name__}), but expected one of:\n"

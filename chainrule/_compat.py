@@ -1679,8 +1679,8 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
     if input._data.dtype.kind != "f":
         raise RuntimeError(
-            f'"renorm_out" not implemented for '
-            f"'{_TORCH_NAMES.get(input._data.dtype.name, input._data.dtype.name)}'"
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{_TORCH_NAMES.get(input._data.dtype.name, input._data.dtype.name)}"
         )
     d = _dim(dim, input.ndim, "renorm")
     return R.renorm(input, p=_float(p), dim=d, maxnorm=_float(maxnorm))

@@ -178,6 +178,7 @@ def test_renorm_errors_and_inplace():
         lambda m: m.renorm(m.ones(2, 2), -1, 0, 1.0),
         lambda m: m.renorm(m.ones(2, 2), 2, 0, -1.0),
         lambda m: m.renorm(m.ones(2, 2), 2, 5, 1.0),
+        lambda m: m.renorm(m.ones(2, 2, dtype=m.long), 2, 0, 1.0),
     ):
         ours, theirs = _same_error(f)
         assert ours == theirs or "out of range" in ours
@@ -304,6 +305,7 @@ def test_mm_bmm_dot_mv_einsum_of_mixed_dtypes():
         lambda m: m.ones(2, 3).prod((0, 1)),
         lambda m: m.prod(m.ones(2, 3), dim=(0,)),
         lambda m: m.ones(2, 3).prod(dim=[0]),
+        lambda m: m.ones(2, 3).prod(dim=None),
         lambda m: m.gather(m.ones(3, 4), 1, m.tensor([[-1]] * 3)),
         lambda m: m.gather(m.ones(3, 4), 1, m.tensor([[4]])),
         lambda m: m.ones(3, 4).scatter_add(1, m.tensor([[-1]]), m.ones(1, 1)),
