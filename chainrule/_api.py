@@ -17,12 +17,14 @@ import numpy as np
 
 from . import _dtype
 from ._random import Generator, rng
-from ._tensor import Tensor, _make, as_array, mark_torch_strides, tensor
+from ._tensor import Tensor, _make, as_array, tensor
+from ._tensor import mark_torch_strides as _mark_torch_strides
 from .ops import elementwise as E
 from .ops import indexing as I
 from .ops import linalg as L
 from .ops import reduction as R
 from .ops import shape as S
+from .ops._registry import OpFunction as _OpFn
 from .ops.nn import activation as A
 
 # One op serving several torch functions records the grad_fn name of the function called
@@ -43,6 +45,25 @@ _UNSQUEEZE = _named(S.reshape, "UnsqueezeBackward0")
 _T = _named(S.permute, "TBackward0")
 _UNBIND = _named(S.reshape, "UnbindBackward0")
 _STD = _named(E.sqrt, "StdBackward0")
+_SPLIT_SIZES = _named(S.split, "SplitWithSizesBackward0")
+_DIV_ROUNDED = _named(E.trunc, "DivBackward2")
+_CLAMP_T = _named(E.where, "ClampBackward0")
+
+
+def _renamed(out: Tensor, backward_name: str) -> Tensor:
+    """``out`` with its grad_fn shown under torch's name for a composed function (addmm's last
+    op is an add): only the name of this call's own node changes."""
+    node = out.grad_fn
+    if node is not None:
+        key = (node.opdef, backward_name)
+        alias = _ALIASES.get(key)
+        if alias is None:
+            alias = _ALIASES[key] = _named(_OpFn(node.opdef), backward_name).opdef
+        node.opdef = alias
+    return out
+
+
+_ALIASES: dict = {}
 _TRANSPOSE = _named(S.permute, "TransposeBackward0")
 _DOT = _named(L.matmul, "DotBackward0")
 _MV = _named(L.matmul, "MvBackward0")
@@ -425,7 +446,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode == "trunc":
         _check_int_div("div_trunc_cpu", a, b)
         q = E.div(_to_float(a), b)
-        t = E.trunc(q)
+        t = _DIV_ROUNDED(q)
         dt = result_type(a, b)
         return t if dt.is_floating_point else t.to(dt)
     raise ValueError(
@@ -565,9 +586,9 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
         # why: where(), not maximum(): at x == bound the gradient goes to x (torch's subgradient)
         out = input
         if min is not None:
-            out = E.where(_operand(min), out, cond=(out < _operand(min))._data)
+            out = _CLAMP_T(_operand(min), out, cond=(out < _operand(min))._data)
         if max is not None:
-            out = E.where(_operand(max), out, cond=(out > _operand(max))._data)
+            out = _CLAMP_T(_operand(max), out, cond=(out > _operand(max))._data)
         return out
     if input._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
         input = input.to(_dtype.get_default_dtype())  # int tensor, float bound: default float
@@ -1269,7 +1290,7 @@ def view(input: Tensor, *shape: Any) -> Tensor:
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         ) from None
     out = reshape(input, tgt)
-    mark_torch_strides(out, input)
+    _mark_torch_strides(out, input)
     return out
 
 
@@ -1348,7 +1369,7 @@ def permute(input: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
 
 
 def _strided(out: Tensor, input: Tensor) -> Tensor:
-    mark_torch_strides(out, input)
+    _mark_torch_strides(out, input)
     return out
 
 
@@ -1537,7 +1558,8 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
             )
     if len(sizes) == 1:
         return (tensor * 1 if tensor.requires_grad else _view_alias(tensor),)
-    return tuple(_strided(p, tensor) for p in S.split(tensor, sizes=tuple(sizes), dim=d))
+    split_op = S.split if isinstance(split_size_or_sections, int | np.integer) else _SPLIT_SIZES
+    return tuple(_strided(p, tensor) for p in split_op(tensor, sizes=tuple(sizes), dim=d))
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:

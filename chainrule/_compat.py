@@ -286,22 +286,24 @@ def scatter(
 
 def addmm(input: Any, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``beta · input + alpha · (mat1 @ mat2)``."""
-    return _scaled_sum(input, _api.mm(mat1, mat2), beta, alpha)
+    return _api._renamed(_scaled_sum(input, _api.mm(mat1, mat2), beta, alpha), "AddmmBackward0")
 
 
 def addmv(input: Any, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``beta · input + alpha · (mat @ vec)``."""
-    return _scaled_sum(input, _api.mv(mat, vec), beta, alpha)
+    return _api._renamed(_scaled_sum(input, _api.mv(mat, vec), beta, alpha), "AddmvBackward0")
 
 
 def addbmm(input: Any, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``beta · input + alpha · Σᵢ batch1[i] @ batch2[i]``."""
-    return _scaled_sum(input, _api.bmm(batch1, batch2).sum(0), beta, alpha)
+    out = _scaled_sum(input, _api.bmm(batch1, batch2).sum(0), beta, alpha)
+    return _api._renamed(out, "AddbmmBackward0")
 
 
 def baddbmm(input: Any, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``beta · input + alpha · (batch1 @ batch2)`` per batch."""
-    return _scaled_sum(input, _api.bmm(batch1, batch2), beta, alpha)
+    out = _scaled_sum(input, _api.bmm(batch1, batch2), beta, alpha)
+    return _api._renamed(out, "BaddbmmBackward0")
 
 
 def _scaled_sum(input: Any, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
@@ -314,17 +316,20 @@ def _scaled_sum(input: Any, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value · tensor1 · tensor2``."""
-    return _api.add(input, _api.mul(tensor1, tensor2), alpha=value)
+    out = _api.add(input, _api.mul(tensor1, tensor2), alpha=value)
+    return _api._renamed(out, "AddcmulBackward0")
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value · tensor1 / tensor2``."""
-    return _api.add(input, _api.div(tensor1, tensor2), alpha=value)
+    out = _api.add(input, _api.div(tensor1, tensor2), alpha=value)
+    return _api._renamed(out, "AddcdivBackward0")
 
 
 def lerp(input: Tensor, end: Any, weight: Any) -> Tensor:
     """``input + weight · (end − input)`` (weight a number or a tensor)."""
-    return _api.add(input, _api.mul(_api.sub(end, input), _operand(weight)))
+    out = _api.add(input, _api.mul(_api.sub(end, input), _operand(weight)))
+    return _api._renamed(out, "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0")
 
 
 def clamp_min(input: Tensor, min: Any) -> Tensor:
@@ -365,7 +370,7 @@ def logaddexp(input: Tensor, other: Any) -> Tensor:
 
 def frac(input: Tensor) -> Tensor:
     """The fractional part ``x − trunc(x)`` (gradient 1)."""
-    return input - input.detach().trunc()
+    return _api._renamed(input - input.detach().trunc(), "FracBackward0")
 
 
 def deg2rad(input: Tensor) -> Tensor:

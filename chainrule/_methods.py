@@ -171,7 +171,8 @@ def _rsub(self: Tensor, other: Any) -> Tensor:
 
 
 def _rdiv(self: Tensor, other: Any) -> Tensor:
-    return _api.div(other, self)
+    # torch computes 2 / x as x.reciprocal() * 2, hence its grad_fn MulBackward0
+    return _api._renamed(_api.div(other, self), "MulBackward0")
 
 
 def _rpow(self: Tensor, other: Any) -> Tensor:

@@ -592,6 +592,17 @@ _NAMED = [
     lambda x: x.outer(x[0]) if False else x[0].outer(x[1]),
     lambda x: x.view(-1),
     lambda x: x.flatten(),
+    lambda x: x.split([1, 3], 1)[0],
+    lambda x: x.split(2, 1)[1],
+    lambda x: 1 / x,
+    lambda x: x.clamp(x.new_zeros(4)),
+    lambda x: x.div(2, rounding_mode="trunc"),
+    lambda x: x.frac(),
+    lambda x: x.addmm(x, x.t() @ x),
+    lambda x: x.addcmul(x, x, value=0.5),
+    lambda x: x.addcdiv(x, x + 3),
+    lambda x: x.lerp(x * 2, 0.3),
+    lambda x: x.lerp(x * 2, x.new_ones(4)),
 ]
 
 
