@@ -14,6 +14,7 @@ __all__ = [
     "logit",
     "erf",
     "erfc",
+    "erfcx",
     "exp2",
     "expm1",
     "log1p",
@@ -78,6 +79,11 @@ def i1e(input: Tensor) -> Tensor:
 def erfc(input: Tensor) -> Tensor:
     """1 − erf(x), with relative accuracy in the tail (not computed as 1 − erf)."""
     return _compat.erfc(input)
+
+
+def erfcx(input: Tensor) -> Tensor:
+    """The scaled complementary error function e^{x²}·erfc(x)."""
+    return E.special_erfcx(input)
 
 
 def exp2(input: Tensor) -> Tensor:
@@ -153,5 +159,5 @@ def ndtr(input: Tensor) -> Tensor:
 
 
 def log_ndtr(input: Tensor) -> Tensor:
-    """log Φ(x)."""
-    return _api.log(ndtr(input))
+    """log Φ(x), finite far into the left tail (log(erfcx(−x/√2)/2) − x²/2 there)."""
+    return E.special_log_ndtr(input)

@@ -246,6 +246,22 @@ def _erfc(g: GraphBuilder, ev: Any) -> str:
     return g.node("Sub", [g.value(np.asarray(1.0, _dt(ev))), g.node("Erf", [x])])
 
 
+@converter("special_erfcx")
+def _erfcx(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    one = g.value(np.asarray(1.0, _dt(ev)))
+    erfc = g.node("Sub", [one, g.node("Erf", [x])])
+    return g.node("Mul", [g.node("Exp", [g.node("Mul", [x, x])]), erfc])
+
+
+@converter("special_log_ndtr")
+def _log_ndtr(g: GraphBuilder, ev: Any) -> str:
+    (x,) = _inputs(g, ev)
+    half = g.value(np.asarray(0.5, _dt(ev)))
+    erf = g.node("Erf", [g.node("Mul", [x, g.value(np.asarray(1.0 / np.sqrt(2.0), _dt(ev)))])])
+    return g.node("Log", [g.node("Add", [half, g.node("Mul", [half, erf])])])
+
+
 @converter("rsqrt")
 def _rsqrt(g: GraphBuilder, ev: Any) -> str:
     (x,) = _inputs(g, ev)

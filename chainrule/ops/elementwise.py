@@ -14,9 +14,14 @@ import numpy as np
 from ._registry import OpFunction, op
 from ._special import erf as _erf
 from ._special import erfc as _erfc
+from ._special import erfcx as _erfcx
 from ._special import erfinv as _erfinv
+from ._special import log_ndtr as _log_ndtr
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 
 
 def with_backward_name(fn: OpFunction, backward_name: str) -> OpFunction:
@@ -264,6 +269,32 @@ def erfc(x):
         return (g * -_TWO_OVER_SQRT_PI * np.exp(-x * x),)
 
     return _erfc(x), vjp
+
+
+@op("special_erfcx", formula="x̄ = ȳ · (2x·erfcx(x) − 2/√π)",
+    backward_name="SpecialErfcxBackward0", float_only=True, quiet=True)  # fmt: skip
+def special_erfcx(x):
+    y = _erfcx(x)
+
+    def vjp(g, needs):
+        return (g * (2.0 * x * y - _TWO_OVER_SQRT_PI),)
+
+    return y, vjp
+
+
+@op("special_log_ndtr", formula="x̄ = ȳ · φ(x)/Φ(x)",
+    backward_name="SpecialLogNdtrBackward0", float_only=True, quiet=True)  # fmt: skip
+def special_log_ndtr(x):
+    y = _log_ndtr(x)
+
+    def vjp(g, needs):
+        d = np.asarray(np.exp(-0.5 * x * x - y) * _INV_SQRT_2PI)  # φ/Φ = e^{−x²/2−log Φ}/√(2π)
+        low = x < -1.0  # there −x²/2 − log Φ cancels: √(2/π)/erfcx(−x/√2) instead
+        if low.any():
+            d[low] = _SQRT_2_OVER_PI / _erfcx(x[low] * -_INV_SQRT_2)
+        return (g * d,)
+
+    return y, vjp
 
 
 @op("clamp", backward_name="ClampBackward1", formula="x̄ = ȳ · [min ≤ x ≤ max]", onnx="Clip")

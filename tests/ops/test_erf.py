@@ -217,3 +217,49 @@ def test_large_arrays_blocked_like_one_call():
         cdf1, sq1 = _special._ndtr_flat(x, tab)
         np.testing.assert_array_equal(cdf, cdf1)
         np.testing.assert_array_equal(sq, sq1)
+
+
+def test_erfcx_and_log_ndtr_values():
+    from chainrule.ops._special import erfcx, log_ndtr
+
+    x = np.linspace(-5.0, 5.0, 2001)
+    ref = np.array([math.erfc(v) * math.exp(v * v) for v in x])  # exp(v²): ~v²·1e-16 off
+    assert np.all(np.abs(erfcx(x) - ref) / ref < 2e-15 + x * x * 2.3e-16)
+    big = np.array([30.0, 1e3, 1e10, 1e300])  # erfcx(a) → 1/(a√π)·(1 − 1/(2a²) + …)
+    s = 1.0 / np.minimum(big, 1e100) ** 2
+    series = 1 - s / 2 + 3 * s**2 / 4 - 15 * s**3 / 8 + 105 * s**4 / 16
+    asym = series / (big * math.sqrt(math.pi))
+    np.testing.assert_allclose(erfcx(big), asym, rtol=1e-12)
+    assert erfcx(np.array(-27.0)) == np.inf and erfcx(np.array(np.inf)) == 0.0
+    x = np.linspace(-30.0, 6.0, 3601)
+    ref = np.array([math.log(0.5 * math.erfc(-v / math.sqrt(2.0))) for v in x])
+    assert np.all(np.abs(log_ndtr(x) - ref) <= 1e-14 * np.abs(ref) + 1e-16)
+    # far left, where Φ underflows: log Φ(x) = −x²/2 − log(−x√(2π)) + log(1 − s + 3s² − …)
+    far = np.array([-100.0, -1e4, -1e8])
+    s = 1.0 / far**2
+    series = np.log1p(-s + 3 * s**2 - 15 * s**3)
+    asym = -0.5 * far**2 - np.log(-far * math.sqrt(2.0 * math.pi)) + series
+    np.testing.assert_allclose(log_ndtr(far), asym, rtol=1e-14)
+    assert log_ndtr(np.array(np.inf)) == 0.0 and log_ndtr(np.array(-np.inf)) == -np.inf
+
+
+def test_special_erfcx_log_ndtr_ops_match_torch_in_tails():
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+
+    v = np.array([-40.0, -10.0, -1.5, -1.0, -0.5, 0.0, 0.5, 3.0, 10.0])
+    x = cr.tensor(v, dtype=cr.float64, requires_grad=True)
+    xt = torch.tensor(v, dtype=torch.float64, requires_grad=True)
+    y, yt = cr.special.log_ndtr(x), torch.special.log_ndtr(xt)
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-13)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+    v = v[1:]
+    x = cr.tensor(v, dtype=cr.float64, requires_grad=True)
+    xt = torch.tensor(v, dtype=torch.float64, requires_grad=True)
+    y, yt = cr.special.erfcx(x), torch.special.erfcx(xt)
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-13)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)

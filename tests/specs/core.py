@@ -486,6 +486,20 @@ SPECS: list[OpSpec] = [
     _unary("angle"),
     _unary("erfinv", domain=(-0.95, 0.95)),
     _unary("erfc", domain=(-3.0, 3.0)),
+    OpSpec(
+        "special_erfcx",
+        lambda x: cr.special.erfcx(x),
+        lambda T, x: T.special.erfcx(x),
+        [Sample(((2, 3),)), Sample(((),)), Sample(((5,),))],
+        domain=(-3.0, 8.0),
+    ),
+    OpSpec(
+        "special_log_ndtr",
+        lambda x: cr.special.log_ndtr(x),
+        lambda T, x: T.special.log_ndtr(x),
+        [Sample(((2, 3),)), Sample(((),)), Sample(((5,),))],
+        domain=(-12.0, 5.0),
+    ),
     _unary("i0", domain=(-4.0, 4.0)),
     OpSpec(
         "special_i1",
