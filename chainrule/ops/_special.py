@@ -279,12 +279,27 @@ def _work(x: np.ndarray, min_float64: bool = False) -> tuple[np.ndarray, np.dtyp
     return flat, out_dtype, _TABLES[np.dtype(work).itemsize]
 
 
-def _split(xf: np.ndarray, limit: float, tab: _Tables) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(flat indices with |x| > limit, their |x|, whether any is huge); nan is never in it."""
-    a = np.abs(xf)
-    big = np.flatnonzero(a > limit)
-    b = a.take(big)
-    return big, b, bool(b.size) and bool(b.max() > tab.huge)
+def _split(
+    xf: np.ndarray, limit: float, tab: _Tables
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(flat indices with |x| > limit, their x, their |x|, whether any is huge); nan is never
+    among them."""
+    big = np.flatnonzero(np.abs(xf) > limit)
+    xs = xf.take(big)
+    b = np.abs(xs)
+    return big, xs, b, bool(b.size) and bool(b.max() > tab.huge)
+
+
+_SIGN_BIT = {8: (np.uint64, np.uint64(1 << 63)), 4: (np.uint32, np.uint32(1 << 31))}
+
+
+def _or_sign(t: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """copysign(t, xs) for t ≥ 0 (sign bit clear) by OR-ing in xs's sign bit: integer SIMD,
+    ~4x cheaper than np.copysign."""
+    ui, bit = _SIGN_BIT[t.itemsize]
+    tv = t.view(ui)
+    tv |= xs.view(ui) & bit
+    return t
 
 
 def _small_erf(xf: np.ndarray, tab: _Tables) -> np.ndarray:
@@ -315,7 +330,7 @@ def _blocks(kernel, xf: np.ndarray, tab: _Tables, n_out: int = 1):
 
 
 def _erf_flat(xf: np.ndarray, tab: _Tables) -> np.ndarray:
-    big, b, huge = _split(xf, 1.0, tab)
+    big, xs, b, huge = _split(xf, 1.0, tab)
     if huge:  # inf or > 1e25: the small branch overflows on them (and is then replaced)
         with np.errstate(over="ignore", invalid="ignore"):
             r = _small_erf(xf, tab)
@@ -324,7 +339,7 @@ def _erf_flat(xf: np.ndarray, tab: _Tables) -> np.ndarray:
     if big.size:
         e = _erfc_large(b, tab)
         np.subtract(1.0, e, out=e)
-        r[big] = np.copysign(e, xf.take(big))
+        r[big] = _or_sign(e, xs)
     return r
 
 
@@ -337,7 +352,7 @@ def erf(x: np.ndarray) -> np.ndarray:
 
 
 def _erfc_flat(xf: np.ndarray, tab: _Tables) -> np.ndarray:
-    big, b, huge = _split(xf, 1.0, tab)
+    big, xs, b, huge = _split(xf, 1.0, tab)
     if huge:
         with np.errstate(over="ignore", invalid="ignore"):
             r = _small_erf(xf, tab)
@@ -346,7 +361,7 @@ def _erfc_flat(xf: np.ndarray, tab: _Tables) -> np.ndarray:
     np.subtract(1.0, r, out=r)  # |x| ≤ 1: erfc ≥ 0.157, so 1 − erf loses < 3 bits
     if big.size:
         e = _erfc_large(b, tab, careful=True)
-        neg = np.signbit(xf.take(big))  # erfc(−b) = 2 − erfc(b)
+        neg = np.signbit(xs)  # erfc(−b) = 2 − erfc(b)
         r[big] = e + neg * (2.0 - 2.0 * e)
     return r
 
@@ -360,7 +375,7 @@ def erfc(x: np.ndarray) -> np.ndarray:
 
 
 def _ndtr_flat(xf: np.ndarray, tab: _Tables) -> tuple[np.ndarray, np.ndarray]:
-    big, b, huge = _split(xf, math.sqrt(2.0), tab)
+    big, xs, b, huge = _split(xf, math.sqrt(2.0), tab)
     if huge:
         with np.errstate(over="ignore", invalid="ignore"):
             w = xf * xf
@@ -374,7 +389,7 @@ def _ndtr_flat(xf: np.ndarray, tab: _Tables) -> tuple[np.ndarray, np.ndarray]:
         b *= _INV_SQRT_2
         h = _erfc_large(b, tab)
         h *= 0.5  # Φ(−|x|) = ½·erfc(|x|/√2), with relative accuracy
-        pos = xf.take(big) > 0  # Φ(|x|) = 1 − Φ(−|x|)
+        pos = xs > 0  # Φ(|x|) = 1 − Φ(−|x|)
         r[big] = h + pos * (1.0 - 2.0 * h)
     return r, w
 
