@@ -95,7 +95,7 @@ def _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
         # GEMM instead of a 0.2 ms pass over the (T·B, 4H) gates; x is copied either way (a
         # batch_first input arrives transposed).
         xa = np.empty((t_len * bsz, isz + 1), dtype=dt)
-        xa[:, :isz].reshape(t_len, bsz, isz)[...] = xo
+        xa.reshape(t_len, bsz, isz + 1)[:, :, :isz] = xo
         xa[:, isz] = 1.0
         wa = np.empty((h4, isz + 1), dtype=dt)
         wa[:, :isz] = wi
