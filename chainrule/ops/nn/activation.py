@@ -46,7 +46,6 @@ def log_softmax(x, dim=-1):
 # backward kernels (named per op), so gradients at exactly 0 / the bounds match torch.
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_C = 0.044715
 _SELU_ALPHA = 1.6732632423543772848170429916717
