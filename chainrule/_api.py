@@ -139,11 +139,8 @@ def _float_dtype(dtype: Any) -> np.dtype:
 def _check_random_float(dt: np.dtype, kernel: str) -> None:
     """torch's uniform/normal kernels exist for floating dtypes only."""
     if dt.kind != "f":
-        names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
-        names.update({"uint8": "Byte", "bool": "Bool"})
-        raise NotImplementedError(
-            f"\"{kernel}\" not implemented for '{names.get(dt.name, dt.name)}'"
-        )
+        name = _dtype.SCALAR_NAMES.get(dt.name, dt.name)
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
@@ -752,39 +749,26 @@ def _matmul_op(na: int, nb: int) -> Any:
 
 
 # torch's kernels name dtypes by their C++ type in some messages and by ScalarType in others
-_C_NAMES = {
-    "float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-    "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-    "uint8": "unsigned char", "bool": "bool",
-}  # fmt: skip
-_SCALAR_NAMES = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-    "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-    "bool": "Bool",
-}  # fmt: skip
-
-
 def _matmul_dtype_error(a: np.ndarray, b: np.ndarray) -> RuntimeError:
     """torch's error for a matmul of two dtypes, worded by the kernel the shapes reach."""
     na, nb = a.dtype.name, b.dtype.name
     if a.ndim == 1 and b.ndim == 1:
         return RuntimeError(
             f"dot : expected both vectors to have same dtype, but found "
-            f"{_SCALAR_NAMES.get(na, na)} and {_SCALAR_NAMES.get(nb, nb)}"
+            f"{_dtype.SCALAR_NAMES.get(na, na)} and {_dtype.SCALAR_NAMES.get(nb, nb)}"
         )
     if b.ndim == 1:
-        va, vb = _SCALAR_NAMES.get(na, na), _SCALAR_NAMES.get(nb, nb)
+        va, vb = _dtype.SCALAR_NAMES.get(na, na), _dtype.SCALAR_NAMES.get(nb, nb)
         return RuntimeError(
             f"addmv input tensors must have the same dtype, but got {vb}, {va}, and {vb}"
         )
     if b.ndim == 2:
         return RuntimeError(
             f"expected m1 and m2 to have the same dtype, but got: "
-            f"{_C_NAMES.get(na, na)} != {_C_NAMES.get(nb, nb)}"
+            f"{_dtype.C_NAMES.get(na, na)} != {_dtype.C_NAMES.get(nb, nb)}"
         )
-    return RuntimeError(
-        f"expected scalar type {_SCALAR_NAMES.get(na, na)} but found {_SCALAR_NAMES.get(nb, nb)}"
-    )
+    names = _dtype.SCALAR_NAMES
+    return RuntimeError(f"expected scalar type {names.get(na, na)} but found {names.get(nb, nb)}")
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -838,8 +822,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         if dt != dts[0]:  # torch does not promote einsum operands
             n0, n1 = dts[0].name, dt.name
             raise RuntimeError(
-                f"expected scalar type {_SCALAR_NAMES.get(n0, n0)} but found "
-                f"{_SCALAR_NAMES.get(n1, n1)}"
+                f"expected scalar type {_dtype.SCALAR_NAMES.get(n0, n0)} but found "
+                f"{_dtype.SCALAR_NAMES.get(n1, n1)}"
             )
     return L.einsum(*operands, equation=equation)
 
@@ -1094,7 +1078,7 @@ def norm(
         n = x._data.dtype.name
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as input. "
-            f"Got {_SCALAR_NAMES.get(n, n)}"
+            f"Got {_dtype.SCALAR_NAMES.get(n, n)}"
         )
     return R.norm(x, p=float(p), axis=_dims(dim, x.ndim, "norm"), keepdim=keepdim)
 
@@ -1115,7 +1099,7 @@ def _softmax_dtype_error(kernel: str, x: Tensor, d: int) -> None:
     n = x._data.dtype.name
     last = "_lastdim" if d == x.ndim - 1 or x.ndim == 0 else ""
     raise NotImplementedError(
-        f"\"{kernel}{last}_kernel_impl\" not implemented for '{_SCALAR_NAMES.get(n, n)}'"
+        f"\"{kernel}{last}_kernel_impl\" not implemented for '{_dtype.SCALAR_NAMES.get(n, n)}'"
     )
 
 

@@ -712,7 +712,7 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     if diff._data.dtype.kind != "f":
         raise RuntimeError(
             "norm(): input dtype should be either floating point or complex. Got "
-            f"{_TORCH_NAMES.get(diff._data.dtype.name, diff._data.dtype.name)} instead."
+            f"{_dtype.SCALAR_NAMES.get(diff._data.dtype.name, diff._data.dtype.name)} instead."
         )
     return _api.norm(diff, p=p)
 
@@ -1685,18 +1685,13 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     if input._data.dtype.kind != "f":
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-            f"{_TORCH_NAMES.get(input._data.dtype.name, input._data.dtype.name)}"
+            f"{_dtype.SCALAR_NAMES.get(input._data.dtype.name, input._data.dtype.name)}"
         )
     d = _dim(dim, input.ndim, "renorm")
     return R.renorm(input, p=_float(p), dim=d, maxnorm=_float(maxnorm))
 
 
 _fill_scalar = E.with_backward_name(I.index_fill, "IndexFillBackward0")
-
-_TORCH_NAMES = {
-    "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-    "bool": "Bool", "float16": "Half", "float32": "Float", "float64": "Double",
-}  # fmt: skip
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:

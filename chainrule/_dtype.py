@@ -203,3 +203,16 @@ _SCALAR_DTYPE = {
     _INT: lambda: np.dtype(np.int64),
     _FLOAT: lambda: _default_float.np,
 }
+
+
+# torch's names of dtypes in its error messages: ScalarType ("Float", "Long") and C++ ("float")
+SCALAR_NAMES = {
+    "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+    "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+    "bool": "Bool",
+}  # fmt: skip
+C_NAMES = {
+    "float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+    "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+    "uint8": "unsigned char", "bool": "bool",
+}  # fmt: skip

@@ -37,7 +37,7 @@ class Tensor:
 
     __slots__ = (
         "_data",
-        "grad",
+        "_grad",  # behind the validating ``grad`` property; autograd writes it directly
         "requires_grad",
         "grad_fn",
         "_out_idx",
@@ -71,7 +71,7 @@ class Tensor:
         else:
             data = _to_array(args[0], dtype or _dtype.float32)
         self._data = data
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.requires_grad = False
         self.grad_fn: engine.Node | None = None
         self._out_idx = 0
@@ -238,18 +238,7 @@ class Tensor:
     def type(self, dtype: Any = None) -> Any:
         """``type()`` names the type; ``type(dtype)`` converts."""
         if dtype is None:
-            names = {
-                "float32": "Float",
-                "float64": "Double",
-                "float16": "Half",
-                "int64": "Long",
-                "int32": "Int",
-                "int16": "Short",
-                "int8": "Char",
-                "uint8": "Byte",
-                "bool": "Bool",
-            }
-            return f"torch.{names[self.dtype.name]}Tensor"
+            return f"torch.{_dtype.SCALAR_NAMES[self.dtype.name]}Tensor"
         if isinstance(dtype, str):
             dtype = _TYPE_NAMES.get(dtype.removeprefix("torch.").removeprefix("chainrule."), dtype)
         return self.to(dtype)
@@ -336,6 +325,37 @@ class Tensor:
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
     # ------------------------------------------------------------ autograd
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()`` (None until then), as in PyTorch."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        # autograd and the optimizers write ``_grad`` directly; this checks what users assign
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    "assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            got, want = value._data, self._data
+            if got.shape != want.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(got.shape)}' to a tensor of "
+                    f"size '{list(want.shape)}'. Please ensure that the gradient and the tensor "
+                    "are the same size"
+                )
+            if got.dtype != want.dtype:
+                raise RuntimeError(
+                    "attempting to assign a gradient with dtype "
+                    f"'{_dtype.C_NAMES.get(got.dtype.name, got.dtype.name)}' to a tensor with "
+                    f"grad_dtype '{_dtype.SCALAR_NAMES.get(want.dtype.name, want.dtype.name)}'. "
+                    "The gradient must match the tensor's grad_dtype (defaults to the tensor's "
+                    "dtype)."
+                )
+        self._grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Turn gradient recording for this leaf on or off."""
@@ -658,7 +678,7 @@ def _make(data: np.ndarray, node: engine.Node | None = None, idx: builtins.int =
     """The fast constructor every op uses (no argument parsing)."""
     t = object.__new__(Tensor)
     t._data = data
-    t.grad = None
+    t._grad = None
     t.requires_grad = node is not None
     t.grad_fn = node
     t._out_idx = idx

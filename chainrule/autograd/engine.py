@@ -377,13 +377,13 @@ def run_backward(
     for t, g in leaf_grads.values():
         if t._hooks:
             g = _run_hooks(t._hooks, g)
-        if t.grad is None:
+        if t._grad is None:
             # _accumulate_leaf's common case inlined (same reference count: t._grad_buf, the
             # optimizer's view list, `buf` and getrefcount's argument); a copy takes nothing
             buf = t._grad_buf
             if buf is not None and sys.getrefcount(buf) <= 4:
                 buf[...] = g  # same dtype and shape (cast and reduced above); cheaper than copyto
-                t.grad = _make(buf)
+                t._grad = _make(buf)
                 continue
         if id(g) in taken:
             g = g.copy()
@@ -397,8 +397,8 @@ def run_backward(
 
 def _accumulate_leaf(t: Tensor, g: np.ndarray, owned: set[int]) -> None:
     """``t.grad += g``, into a preallocated buffer if the tensor has one (optimizer flat views)."""
-    if t.grad is not None:
-        gd = t.grad._data
+    if t._grad is not None:
+        gd = t._grad._data
         if gd.shape != g.shape:
             raise RuntimeError(
                 f"existing .grad of shape {tuple(gd.shape)} does not match the new gradient "
@@ -411,12 +411,12 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray, owned: set[int]) -> None:
     # more means an old .grad Tensor still holds this buffer, so it must not be overwritten.
     if buf is not None and sys.getrefcount(buf) <= 4:
         np.copyto(buf, g, casting="unsafe")
-        t.grad = _make(buf)
+        t._grad = _make(buf)
     elif id(g) in owned or (g.base is None and g.flags.writeable and g.flags.owndata):
         # A fresh array from a VJP: take it. Anything that may alias another gradient is copied.
-        t.grad = _make(g)
+        t._grad = _make(g)
     else:
-        t.grad = _make(np.array(g, copy=True))
+        t._grad = _make(np.array(g, copy=True))
 
 
 def _output_hooks(node: Node, g: Any) -> Any:
@@ -429,10 +429,10 @@ def _output_hooks(node: Node, g: Any) -> Any:
         for idx, ref in node.retained.items():
             t = ref()
             if t is not None:
-                if t.grad is None:
-                    t.grad = _as_tensor(np.array(gs[idx], copy=True))
+                if t._grad is None:
+                    t._grad = _as_tensor(np.array(gs[idx], copy=True))
                 else:
-                    t.grad._data += gs[idx]
+                    t._grad._data += gs[idx]
     return tuple(gs) if multi else gs[0]
 
 

@@ -356,7 +356,7 @@ class Optimizer:
             cache = self._cache[gi]
             if set_to_none:
                 for p in group["params"]:
-                    p.grad = None
+                    p._grad = None  # the slot behind .grad: no validation needed
                 if cache is not None:
                     # Backward writes the next gradients into the same buffer; if anyone
                     # still holds the old ones (a Tensor, its array or a view), hand backward
@@ -454,7 +454,7 @@ class Optimizer:
         params, pviews, gviews = b.params, b.pviews, b.gviews
         have: list[int] = []
         for i, p in enumerate(params):
-            g = p.grad
+            g = p._grad
             if g is None:
                 continue
             if g._data is not gviews[i]:

@@ -522,7 +522,7 @@ class Module:
             if p.grad is None:
                 continue
             if set_to_none:
-                p.grad = None
+                p._grad = None
             else:
                 p.grad.grad_fn = None
                 p.grad.requires_grad = False
