@@ -152,3 +152,77 @@ def test_im2col_in_pieces_matches_whole(monkeypatch, cin, kw):
     pieces = _conv_pool_grads(x, w, b, **kw)
     for a, c in zip(pieces, whole):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------ Sequential: ReLU → MaxPool2d as one node
+
+
+def _cnn(lib, **pool_kw):
+    nn_ = lib.nn
+    return nn_.Sequential(
+        nn_.Conv2d(2, 6, 3, padding=1),
+        nn_.ReLU(),
+        nn_.MaxPool2d(2),
+        nn_.Conv2d(6, 8, 3, padding=1),
+        nn_.ReLU(),
+        nn_.MaxPool2d(3, **pool_kw),
+        nn_.Flatten(),
+    )
+
+
+def _run_cnn(model, x):
+    xt = cr.tensor(x, requires_grad=True)
+    y = model(xt)
+    (y * cr.tensor(np.linspace(-1, 1, y.numel()).reshape(tuple(y.shape)))).sum().backward()
+    out = [y.detach().numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+    model.zero_grad()
+    return y, out
+
+
+@pytest.mark.parametrize(
+    "pool_kw", [{}, {"stride": 2, "padding": 1, "ceil_mode": True}, {"stride": 1, "dilation": 2}]
+)
+def test_sequential_relu_pool_fusion_is_exact(pool_kw):
+    cr.manual_seed(0)
+    model = _cnn(cr, **pool_kw)
+    x = np.random.default_rng(9).standard_normal((3, 2, 14, 13)).astype(np.float32)
+    x[0, 0, :3, :3] = np.nan  # NaN windows take the same path fused and unfused
+    y, fused = _run_cnn(model, x)
+    pool = y.grad_fn.next_functions[0][0]  # under the Flatten: one node, no ReLU node
+    assert pool.name() == "MaxPool2DWithIndicesBackward0"
+    assert pool.next_functions[0][0].name() == "ConvolutionBackward0"
+    with cr.nn.fusion(False):
+        y2, plain = _run_cnn(model, x)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sequential_relu_pool_fusion_matches_torch(torch):
+    t_model = _cnn(torch, stride=2, padding=1)
+    c_model = _cnn(cr, stride=2, padding=1)
+    c_model.load_state_dict({k: cr.tensor(v.numpy()) for k, v in t_model.state_dict().items()})
+    x = np.random.default_rng(10).standard_normal((2, 2, 11, 10)).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    t_model(xt).pow(2).sum().backward()
+    xc = cr.tensor(x, requires_grad=True)
+    c_model(xc).pow(2).sum().backward()
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (_, cp), (_, tp) in zip(c_model.named_parameters(), t_model.named_parameters()):
+        np.testing.assert_allclose(cp.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_sequential_relu_pool_not_fused_when_observable():
+    x = cr.tensor(np.random.default_rng(11).standard_normal((1, 2, 6, 6)).astype(np.float32))
+    seen = []
+    relu = cr.nn.ReLU()
+    relu.register_forward_hook(lambda m, i, o: seen.append(o))
+    y = cr.nn.Sequential(relu, cr.nn.MaxPool2d(2))(x)
+    assert len(seen) == 1  # the hook saw the ReLU output: the pair ran layer by layer
+    y_idx, _ = cr.nn.Sequential(cr.nn.ReLU(), cr.nn.MaxPool2d(2, return_indices=True))(x)
+    y_inp = cr.nn.Sequential(cr.nn.ReLU(inplace=True), cr.nn.MaxPool2d(2))(x.clone())
+    for out in (y_idx, y_inp):
+        np.testing.assert_array_equal(out.numpy(), y.numpy())
+    # a too-small input raises the unfused path's error
+    small = cr.tensor(np.zeros((1, 2, 1, 1), np.float32))
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        cr.nn.Sequential(cr.nn.ReLU(), cr.nn.MaxPool2d(2))(small)

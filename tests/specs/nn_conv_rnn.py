@@ -12,6 +12,7 @@ from opdb import OpSpec, Sample
 
 import chainrule.nn.functional as F
 from chainrule.ops.nn import attention as A
+from chainrule.ops.nn import pooling as P
 from chainrule.ops.nn import rnn as R
 
 
@@ -28,6 +29,16 @@ def _distinct(shape):
     def make(rng):
         n = int(np.prod(shape))
         return [rng.permutation(n).reshape(shape) / n * 4.0 - 2.0]
+
+    return make
+
+
+def _distinct_off0(shape):
+    """Distinct inputs of both signs, none within 0.05 of ReLU's kink at 0."""
+
+    def make(rng):
+        (x,) = _distinct(shape)(rng)
+        return [x + np.where(x >= 0, 0.05, -0.05)]
 
     return make
 
@@ -150,6 +161,28 @@ SPECS = [
                     "stride": 2,
                     "padding": 1,
                     "dilation": 2,
+                    "ceil_mode": True,
+                },
+                name="dilated-ceil",
+            ),
+        ],
+        float16=False,
+    ),
+    OpSpec(
+        "relu_max_pool2d",
+        lambda x, **k: P.relu_max_pool2d(x, **k),
+        lambda T, x, kernel, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False: (
+            T.nn.functional.max_pool2d(T.relu(x), kernel, stride, padding, dilation, ceil_mode)
+        ),
+        [
+            Sample(make=_distinct_off0((2, 3, 6, 5)), kwargs={"kernel": (2, 2), "stride": (2, 2)}),
+            Sample(
+                make=_distinct_off0((1, 2, 7, 7)),
+                kwargs={
+                    "kernel": (3, 3),
+                    "stride": (2, 2),
+                    "padding": (1, 1),
+                    "dilation": (2, 2),
                     "ceil_mode": True,
                 },
                 name="dilated-ceil",

@@ -35,6 +35,15 @@ def _fuse(modules: Any, x: Tensor) -> Tensor | None:
     return fused_mlp(modules, x)
 
 
+def _run(modules: Any, x: Tensor) -> Any:
+    """``pooling.run_fusing_relu_pool`` (ReLU → MaxPool2d pairs as one node), imported lazily."""
+    global _run
+    from .pooling import run_fusing_relu_pool
+
+    _run = run_fusing_relu_pool
+    return run_fusing_relu_pool(modules, x)
+
+
 def _renumber(module: Module) -> None:
     """Keys "0", "1", … again after a deletion (torch keeps list containers dense)."""
     module._modules = OrderedDict((str(i), m) for i, m in enumerate(module._modules.values()))
@@ -171,6 +180,8 @@ class Sequential(Module):
             out = _fuse(self._modules.values(), input)
             if out is not None:
                 return out
+            # ReLU → MaxPool2d pairs run as one node (pool first: the ReLU touches 4x less)
+            return _run(self._modules.values(), input)
         for module in self._modules.values():
             input = module(input)
         return input

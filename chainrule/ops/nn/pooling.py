@@ -16,6 +16,7 @@ from .conv import split_batch
 
 __all__ = [
     "max_pool2d",
+    "relu_max_pool2d",
     "avg_pool2d",
     "adaptive_avg_pool2d",
     "adaptive_max_pool2d",
@@ -188,6 +189,32 @@ def max_pool2d(
     ww = (np.arange(wo) * stride[1] - padding[1])[None, None, :, None] + kj * dilation[1]
     indices = (hh * w + ww).transpose(0, 3, 1, 2)
     return (y, indices), vjp
+
+
+@op(
+    "relu_max_pool2d",
+    formula="x̄ = (ȳ · [y > 0]) routed to each window's argmax",
+    backward_name="MaxPool2DWithIndicesBackward0",
+)
+def relu_max_pool2d(
+    x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), ceil_mode=False
+):
+    """``max_pool2d(relu(x))`` as one node, computed as ``relu(max_pool2d(x))``.
+
+    ReLU is monotone, so the two orders give the same values (NaN included), and the same
+    gradient: where a window's max is positive both route ȳ to the same first maximum, where it
+    is not (or NaN) both give 0. The ReLU then runs on the pooled array (kh·kw times smaller)
+    and its mask is applied to ȳ before routing, instead of a ReLU forward and backward over
+    the full-size activation. The argmax may differ from the unfused one in windows whose
+    maximum is ≤ 0 (their gradient is 0 either way), so this never returns indices.
+    """
+    (y,), pool_vjp = max_pool2d.raw(x, kernel, stride, padding, dilation, ceil_mode, False)
+    np.maximum(y, 0.0, out=y)  # y is this op's own array (an NCHW view of NHWC memory)
+
+    def vjp(g, needs):
+        return pool_vjp((g * (y > 0),), needs)
+
+    return y, vjp
 
 
 def _avg_divisor(n, k, s, p, out, count_include_pad):
