@@ -93,47 +93,11 @@ def test_max_pool2d_paths_with_ties(torch, shape, kw):
         np.testing.assert_array_equal(c, t)
 
 
-@pytest.fixture
-def two_threads(monkeypatch):
-    """Force the two-thread batch split on every size (whatever the BLAS thread count)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from chainrule.ops.nn import conv as conv_ops
-
-    pool = ThreadPoolExecutor(1)
-    monkeypatch.setattr(conv_ops, "_SPLIT_MIN", 0)
-    monkeypatch.setattr(conv_ops, "_worker", lambda: pool)
-    yield
-    pool.shutdown()
-
-
 def _conv_pool_grads(x, w, b, **kw):
     xt, wt, bt = (cr.tensor(v, requires_grad=True) for v in (x, w, b))
     y = F.max_pool2d(F.conv2d(xt, wt, bt, **kw), 2, ceil_mode=True)
     (y * y).sum().backward()
     return [v.numpy() for v in (y.detach(), xt.grad, wt.grad, bt.grad)]
-
-
-@pytest.mark.parametrize("pieces", [False, True])
-@pytest.mark.parametrize("cin", [1, 8])
-@pytest.mark.parametrize("kw", [{"padding": 1}, {"stride": 2, "padding": 2, "dilation": 2}])
-def test_two_thread_split_matches_one_thread(two_threads, monkeypatch, cin, kw, pieces):
-    if pieces:  # im2col in pieces of one image, rebuilt in backward, in each half
-        from chainrule.ops.nn import conv as conv_ops
-
-        monkeypatch.setattr(conv_ops, "_KEEP_MAX", 0)
-        monkeypatch.setattr(conv_ops, "_CHUNK", 100)
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal((5, cin, 9, 8)).astype(np.float32)
-    w = rng.standard_normal((6, cin, 3, 3)).astype(np.float32)
-    b = rng.standard_normal(6).astype(np.float32)
-    split = _conv_pool_grads(x, w, b, **kw)
-    from chainrule.ops.nn import conv as conv_ops
-
-    conv_ops._SPLIT_MIN = 1 << 62  # restored by monkeypatch
-    one = _conv_pool_grads(x, w, b, **kw)
-    for a, c in zip(split, one):
-        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cin", [1, 8])

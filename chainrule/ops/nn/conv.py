@@ -14,90 +14,12 @@ asymmetrically the way torch does.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._registry import op
-from ._blas import single_blas_thread
 
-__all__ = ["conv2d", "conv1d", "conv_transpose2d", "pad_nd", "conv_out_size", "split_batch"]
-
-
-# ------------------------------------------------------------------------- two-thread split
-# NumPy runs only BLAS calls in several threads; the copies, adds and compares around them run
-# in the calling thread. When NumPy's BLAS may use two or more threads (the caller did not
-# limit it to one) and the machine has the cores, a batch-parallel kernel gives the second half
-# of the batch to one worker thread (NumPy releases the GIL in copies, ufuncs and matmul), each
-# half's GEMMs running on one BLAS thread. With one BLAS thread everything stays on the calling
-# thread, unchanged. The worker waits on a queue (no spinning).
-
-# Below this many elements (of the largest array a kernel writes) the hand-off (~30 µs) costs
-# more than the second thread saves. Off (2⁶²) until measured faster on a quiet machine.
-_SPLIT_MIN = 1 << 62
-_POOLS: dict[int, Any] = {}  # pid -> executor: a forked child makes its own
-_get_blas_threads: Any = None  # ctypes openblas_get_num_threads, False when not found
-
-
-def _find_blas_threads() -> Any:
-    import ctypes
-    import glob
-
-    root = os.path.dirname(os.path.dirname(np.__file__))
-    for pattern in ("numpy.libs/*openblas*", "numpy/.dylibs/*openblas*"):
-        for path in sorted(glob.glob(os.path.join(root, pattern))):
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            # NumPy's wheels ship scipy-openblas, whose public symbols carry a prefix/suffix
-            for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads"):
-                fn = getattr(lib, name, None)
-                if fn is not None:
-                    fn.argtypes = []
-                    fn.restype = ctypes.c_int
-                    return fn
-    return False
-
-
-def _worker() -> Any:
-    """The one-worker executor of this process, or None when one thread should do it all."""
-    global _get_blas_threads
-    if _get_blas_threads is None:
-        _get_blas_threads = _find_blas_threads()
-    threads = _get_blas_threads() if _get_blas_threads else 1
-    if threads < 2 or (os.cpu_count() or 1) < 2:
-        return None
-    pid = os.getpid()
-    pool = _POOLS.get(pid)
-    if pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = _POOLS[pid] = ThreadPoolExecutor(1, thread_name_prefix="chainrule-conv")
-    return pool
-
-
-def _one_blas_thread(fn: Callable[[int, int], None], lo: int, hi: int) -> None:
-    with single_blas_thread():
-        fn(lo, hi)
-
-
-def split_batch(fn: Callable[[int, int], None], n: int, size: int) -> None:
-    """Run ``fn(lo, hi)`` over the batch [0, n): as one call, or as two halves in two threads
-    when ``size`` (elements written) is large and NumPy's BLAS may use two threads."""
-    pool = _worker() if n >= 2 and size >= _SPLIT_MIN else None
-    if pool is None:
-        fn(0, n)
-        return
-    half = n // 2
-    fut = pool.submit(_one_blas_thread, fn, half, n)
-    try:
-        _one_blas_thread(fn, 0, half)
-    finally:
-        fut.result()
+__all__ = ["conv2d", "conv1d", "conv_transpose2d", "pad_nd", "conv_out_size"]
 
 
 def conv_out_size(n: int, k: int, s: int, d: int, p_total: int) -> int:
@@ -180,8 +102,9 @@ def _conv2d_dense(x, w, b, stride, pads, dilation):
     per kernel tap into a reused (M, C) buffer, added at once into the tap's shifted window of
     ∂x (contiguous runs of Wo × C numbers, while the buffer is still in cache), instead of a
     (M, K) col2im whose adds read runs of only C numbers.
-    Both passes work on batch ranges, so ``split_batch`` can give half the batch to a second
-    thread when NumPy's BLAS may use two.
+    (Running the two halves of the batch in two Python threads, each with one BLAS thread,
+    measured no faster at 2 threads: OpenBLAS's workers spin-wait on the second core after
+    every multi-threaded GEMM of the step, so a second Python thread competes with them.)
     """
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
@@ -242,7 +165,7 @@ def _conv2d_dense(x, w, b, stride, pads, dilation):
             e = min(hi, a + step)
             np.matmul(im2col(buf, a, e), wm, out=out[a * hw : e * hw])
 
-    split_batch(forward, n, m * kb)
+    forward(0, n)
     y = out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     def vjp(gy, needs):
@@ -271,7 +194,7 @@ def _conv2d_dense(x, w, b, stride, pads, dilation):
         def backward(lo: int, hi: int) -> None:
             r0, r1 = lo * hw, hi * hw
             g = gm[r0:r1]
-            if want_w and keep:  # list.append is atomic: the halves may finish in any order
+            if want_w and keep:
                 parts.append((kept[:, r0:r1] @ g).T if transposed else g.T @ kept[r0:r1])
             elif want_w:
                 # the columns again, piece by piece from the (small) padded input
@@ -301,9 +224,9 @@ def _conv2d_dense(x, w, b, stride, pads, dilation):
                         ws : ws + stride[1] * (wcnt - 1) + 1 : stride[1],
                     ] += buf[:, hlo : hlo + hcnt, wlo : wlo + wcnt]
 
-        split_batch(backward, n, m * (kb + o) if want_w else m * o)
+        backward(0, n)
         if want_w:
-            gwb = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+            gwb = parts[0]
             if needs[1]:
                 gw = gwb[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
                 gw = np.ascontiguousarray(gw)

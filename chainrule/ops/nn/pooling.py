@@ -12,7 +12,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._registry import op
-from .conv import split_batch
 
 __all__ = [
     "max_pool2d",
@@ -133,7 +132,7 @@ def max_pool2d(
             ne &= step
             aa += inc
 
-    split_batch(forward, n, y.size)
+    forward(0, n)
     if y.dtype.kind == "f" and np.isnan(y).any():
         for k, v in enumerate(views):  # the last NaN of a window wins
             nan_k = np.isnan(v)
@@ -166,7 +165,7 @@ def max_pool2d(
                     for j in range(kw):
                         np.multiply(gg, aa == i * kw + j, out=dw[:, :, :, i, j])
 
-            split_batch(backward, xshape[0], dxp.size)
+            backward(0, xshape[0])
         else:
             _scatter_windows(
                 dxp,
