@@ -210,8 +210,14 @@ def relu_max_pool2d(
     (y,), pool_vjp = max_pool2d.raw(x, kernel, stride, padding, dilation, ceil_mode, False)
     np.maximum(y, 0.0, out=y)  # y is this op's own array (an NCHW view of NHWC memory)
 
+    yn = y.transpose(0, 2, 3, 1)  # channels-last, as the pooling backward reads it
+
     def vjp(g, needs):
-        return pool_vjp((g * (y > 0),), needs)
+        # written channels-last whatever g's layout (an NCHW ȳ from a Flatten is transposed
+        # in this one pass instead of a copy in the pooling backward)
+        gp = np.empty(yn.shape, dtype=g.dtype)
+        np.multiply(g.transpose(0, 2, 3, 1), yn > 0, out=gp)
+        return pool_vjp((gp.transpose(0, 3, 1, 2),), needs)
 
     return y, vjp
 
