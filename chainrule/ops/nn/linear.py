@@ -31,12 +31,11 @@ def linear(x, w, b=None):
         return y, vjp2
     # (*, in) inputs run as ONE (rows, in) GEMM: NumPy's matmul on a 3-D operand loops over
     # the leading dim with a small GEMM each, which is many times slower.
-    x2 = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
+    x2 = x.reshape(-1, x.shape[-1])  # (rows, in); kept for W̄ (1-D x: one row)
     y = x2 @ w.T
     if b is not None:
         y += b  # y is a fresh array: add in place, no temporary
-    if x.ndim > 2:
-        y = y.reshape(*x.shape[:-1], w.shape[0])
+    y = y.reshape(*x.shape[:-1], w.shape[0])
 
     def vjp(g, needs):
         gx = gw = gb = None
@@ -46,7 +45,7 @@ def linear(x, w, b=None):
             if g.ndim > 2:
                 gx = gx.reshape(x.shape)
         if needs[1]:
-            gw = g2.T @ (x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x)
+            gw = g2.T @ x2  # the forward's (rows, in) operand: a non-contiguous x is copied once
         if b is not None and needs[2]:
             gb = g2.sum(axis=0)
         return gx, gw, gb
