@@ -183,17 +183,3 @@ def test_bad_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nn.LSTM(4, 5, num_layers=2, dropout=0.2)  # no warning with more than one layer
-
-
-def test_single_blas_thread_restores_and_is_close():
-    from chainrule.ops.nn import _blas
-
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((32, 64)), rng.standard_normal((64, 128))
-    with _blas.single_blas_thread(), _blas.single_blas_thread():
-        inside = a @ b
-    np.testing.assert_allclose(inside, a @ b, rtol=1e-12, atol=1e-12)
-    if _blas._setter:  # OpenBLAS: the thread count was put back
-        prev = _blas._setter(1)
-        _blas._setter(prev)
-        assert prev >= 1

@@ -15,7 +15,7 @@ Sigmoid is computed as ``0.5 · tanh(0.5 x) + 0.5``: exact algebraically, and it
 
 The per-step products run with NumPy's BLAS thread pool as configured (OpenBLAS: as many
 threads as cores unless limited, e.g. by ``threadpoolctl``). Limiting them to one thread (the
-previous design, ``_blas.single_blas_thread``) measured slower on an idle 2-core machine: a
+previous design) measured slower on an idle 2-core machine: a
 (32 × 256)·(256 × 1024) product takes 155 µs on one thread and 87 µs on two, and the char-LSTM
 layer's forward + backward took 25.9 ms with two threads vs 34.3 ms with one for the loops.
 
