@@ -244,12 +244,10 @@ def _rational(nd: tuple, t: np.ndarray) -> np.ndarray:
     return r
 
 
-def _exp_neg_sq(b: np.ndarray) -> np.ndarray:
-    """e^{−b²} for float64 b ≥ 0 with the rounding error of b² corrected (to ~1 ulp).
+def _split_square(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(fl(b²), δ)`` with b² = fl(b²) + δ to ~2⁻⁷⁰ relative, for float64 b ≥ 0.
 
-    b = hi + lo with hi's 26 leading bits, so hi² is exact and δ = b² − fl(b²) = (hi² − fl(b²))
-    + lo·(b + hi) to ~2⁻⁷⁰ relative; e^{−fl(b²)}·(1 − δ) is then e^{−b²}. The plain
-    ``exp(-b*b)`` is off by up to b²·1.1e-16 relative (7e-14 at b = 26).
+    b = hi + lo with hi's 26 leading bits, so hi² is exact and δ = (hi² − fl(b²)) + lo·(b + hi).
     """
     hi = (b.view(np.uint64) & _HI_MASK).view(np.float64)
     lo = b - hi
@@ -258,6 +256,13 @@ def _exp_neg_sq(b: np.ndarray) -> np.ndarray:
     err -= s
     lo *= b + hi
     err += lo
+    return s, err
+
+
+def _exp_neg_sq(b: np.ndarray) -> np.ndarray:
+    """e^{−b²} for float64 b ≥ 0 with the rounding error of b² corrected (to ~1 ulp): the plain
+    ``exp(-b*b)`` is off by up to b²·1.1e-16 relative (7e-14 at b = 26)."""
+    s, err = _split_square(b)
     e = np.exp(-s)
     np.subtract(1.0, err, out=err)  # 1 − δ keeps δ (≤ 8e-14) to 1e-16: ~1 ulp in the product
     e *= err
@@ -452,14 +457,8 @@ def erfinv(y: np.ndarray) -> np.ndarray:
 
 def _exp_sq(a: np.ndarray) -> np.ndarray:
     """e^{a²} for float64 a ≥ 0 with the rounding error of a² corrected (inf past ~26.6)."""
-    u = np.minimum(a, 27.0)  # e^{729} = inf already; keeps inf − inf out of the split
-    hi = (u.view(np.uint64) & _HI_MASK).view(np.float64)
-    lo = u - hi
-    s = u * u
-    err = hi * hi
-    err -= s
-    lo *= u + hi
-    err += lo
+    # e^{729} = inf already; the clamp keeps inf − inf out of the split
+    s, err = _split_square(np.minimum(a, 27.0))
     e = np.exp(s)
     err += 1.0  # e·(1 + δ): stays inf where e^{s} overflowed (e + e·δ would give inf − inf)
     e *= err
