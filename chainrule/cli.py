@@ -169,24 +169,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _non_negative_float(text: str) -> float:
+def _finite_float(text: str, *, zero_ok: bool) -> float:
     try:
         value = float(text)
     except ValueError:
-        value = math.nan
-    if not value >= 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+        value = math.nan  # fails both tests below (nan compares False)
+    if not (value >= 0 if zero_ok else value > 0) or math.isinf(value):
+        what = "a number >= 0" if zero_ok else "a positive number"
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return value
+
+
+def _non_negative_float(text: str) -> float:
+    return _finite_float(text, zero_ok=True)
 
 
 def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+    return _finite_float(text, zero_ok=False)
 
 
 # ---------------------------------------------------------------------------------- train
