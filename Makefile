@@ -11,7 +11,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test,dev,onnx,plot,mpi,docs]'
+	$(PY) -m pip install --quiet -e '.[test,dev,onnx,plot,mpi,docs,repro]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

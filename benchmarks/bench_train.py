@@ -253,13 +253,20 @@ def _blas_info() -> str:
 
 
 def _blas_threads(n: int) -> Any:
-    """Context limiting NumPy's BLAS pool to ``n`` threads (threadpoolctl), or a no-op."""
+    """Context limiting NumPy's BLAS pool to ``n`` threads (threadpoolctl, the ``repro`` extra
+    that ``make test`` installs); without it a 1-thread column would silently compare torch at
+    1 thread with NumPy at all cores, so the run stops instead."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        import contextlib
+        if n >= (os.cpu_count() or 1):  # NumPy's default already uses every core
+            import contextlib
 
-        return contextlib.nullcontext()
+            return contextlib.nullcontext()
+        raise SystemExit(
+            "bench_train: limiting NumPy's BLAS threads needs threadpoolctl "
+            "(pip install 'chainrule[repro]'); or measure only the default with --torch-threads 2"
+        ) from None
     return threadpool_limits(limits=n, user_api="blas")
 
 
