@@ -1228,14 +1228,24 @@ def _reshape(input: Tensor, shape: tuple, reshape_op: Any) -> Tensor:
 
 def _target_shape(input: Tensor, shape: tuple) -> tuple:
     """``shape`` (varargs or one sequence, tensors allowed) checked against ``input``'s size."""
-    if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
+    if len(shape) == 1 and (
+        type(shape[0]) in (tuple, list) or isinstance(shape[0], Sequence | np.ndarray)
+    ):
         shape = tuple(shape[0])
-    shape = tuple(int(s.item() if isinstance(s, Tensor) else s) for s in shape)
-    n = input.numel()
-    known = int(np.prod([s for s in shape if s != -1])) if shape else 1
-    if shape.count(-1) > 1:
+    # plain ints (the usual x.view(n, -1)) skip the conversions; a Python loop beats np.prod
+    shape = tuple([s if type(s) is int else int(s.item() if isinstance(s, Tensor) else s)
+                   for s in shape])  # fmt: skip
+    n = input._data.size
+    known = 1
+    inferred = 0
+    for s in shape:
+        if s == -1:
+            inferred += 1
+        else:
+            known *= s
+    if inferred > 1:
         raise RuntimeError("only one dimension can be inferred")
-    if (-1 in shape and (known == 0 or n % known)) or (-1 not in shape and known != n):
+    if (inferred and (known == 0 or n % known)) or (not inferred and known != n):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
     return shape
 
@@ -1254,7 +1264,10 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     tensors); others (whose NumPy layout is chainrule's own choice) are viewable, as torch's
     contiguous results are.
     """
-    if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype) or shape[0] in (np.float32,)):
+    if len(shape) == 1 and (
+        isinstance(shape[0], _dtype.dtype | np.dtype)
+        or (isinstance(shape[0], type) and issubclass(shape[0], np.generic))
+    ):
         target = _dtype.to_numpy_dtype(shape[0])
         try:
             return _make(input._data.view(target))

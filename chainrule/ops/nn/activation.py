@@ -14,12 +14,13 @@ from .._special import ndtr_and_square
 @op("softmax", formula="x̄ = y · (ȳ − Σ ȳ·y)", onnx="Softmax", float_only=True, quiet=True)
 def softmax(x, dim=-1):
     # initial=-inf: an empty reduced dim gives an empty result (torch) instead of a NumPy error
-    e = np.exp(x - np.max(x, axis=dim, keepdims=True, initial=-np.inf))
-    y = e / np.sum(e, axis=dim, keepdims=True)
+    # (the ufunc reductions np.max/np.sum call, minus their Python wrappers: ~1 µs each)
+    e = np.exp(x - np.maximum.reduce(x, axis=dim, keepdims=True, initial=-np.inf))
+    y = e / np.add.reduce(e, axis=dim, keepdims=True)
 
     def vjp(g, needs):
         gy = g * y
-        return (gy - y * np.sum(gy, axis=dim, keepdims=True),)
+        return (gy - y * np.add.reduce(gy, axis=dim, keepdims=True),)
 
     return y, vjp
 
@@ -32,11 +33,11 @@ def softmax(x, dim=-1):
     quiet=True,
 )
 def log_softmax(x, dim=-1):
-    shifted = x - np.max(x, axis=dim, keepdims=True, initial=-np.inf)
-    y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=dim, keepdims=True, initial=-np.inf)
+    y = shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))
 
     def vjp(g, needs):
-        return (g - np.exp(y) * np.sum(g, axis=dim, keepdims=True),)
+        return (g - np.exp(y) * np.add.reduce(g, axis=dim, keepdims=True),)
 
     return y, vjp
 
