@@ -632,3 +632,15 @@ def test_assigning_a_valid_grad_and_none():
     assert x.grad is g
     x.grad = None
     assert x.grad is None
+
+
+def test_view_and_reshape_take_tensor_and_sequence_sizes():
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    for args in [(torch.tensor(24),), ((3, 8),), ([2, -1],), (2, 3, -1), (np.int64(8), 3)]:
+        t_args = args
+        c_args = tuple(cr.tensor(a.item()) if isinstance(a, torch.Tensor) else a for a in args)
+        want = torch.tensor(x).view(*t_args)
+        got = cr.tensor(x).view(*c_args)
+        assert tuple(got.shape) == tuple(want.shape)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert tuple(cr.tensor(x).reshape(*c_args).shape) == tuple(want.shape)
