@@ -24,6 +24,17 @@ def small_arrays(n: int = 128, seed: int = 0):
     return x, y
 
 
+def _fit_sgd(model, data, **kwargs):
+    """``fit`` with the loss and optimizer every test here uses."""
+    return fit(
+        model,
+        data,
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        **kwargs,
+    )
+
+
 def weights(model) -> dict[str, np.ndarray]:
     return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
@@ -46,11 +57,9 @@ def test_exception_mid_epoch_keeps_history_partial_and_a_checkpoint(tmp_path):
     monitor = GradientMonitor(every_n_steps=1)
     path = tmp_path / "ck.safetensors"
     with pytest.raises(OSError, match="disk went away") as info:
-        fit(
+        _fit_sgd(
             model,
             (x, y),
-            loss=nn.CrossEntropyLoss(),
-            optimizer=optim.SGD(model.parameters(), 0.1),
             epochs=5,
             batch_size=32,
             progress=False,
@@ -121,11 +130,9 @@ def test_crash_with_nan_weights_keeps_only_the_last_good_checkpoint(tmp_path):
 
     path = tmp_path / "ck.safetensors"
     with pytest.raises(RuntimeError, match="boom"):
-        fit(
+        _fit_sgd(
             model,
             (x, y),
-            loss=nn.CrossEntropyLoss(),
-            optimizer=optim.SGD(model.parameters(), 0.1),
             epochs=3,
             batch_size=32,
             progress=False,
@@ -144,11 +151,9 @@ def test_ctrl_c_mid_epoch_records_the_partial_epoch():
             if state.epoch == 2 and state.batch == 1:
                 os.kill(os.getpid(), signal.SIGINT)
 
-    h = fit(
+    h = _fit_sgd(
         model,
         (x, y),
-        loss=nn.CrossEntropyLoss(),
-        optimizer=optim.SGD(model.parameters(), 0.1),
         epochs=4,
         batch_size=32,
         progress=False,
@@ -163,11 +168,9 @@ def test_keyboard_interrupt_raised_inside_a_batch_returns_history():
     # e.g. a second Ctrl-C, or a thread without a signal handler: fit still returns
     x, y = small_arrays()
     model = nn.Linear(8, 3)
-    h = fit(
+    h = _fit_sgd(
         model,
         (x, y),
-        loss=nn.CrossEntropyLoss(),
-        optimizer=optim.SGD(model.parameters(), 0.1),
         epochs=4,
         batch_size=32,
         progress=False,
@@ -219,11 +222,9 @@ def test_detect_anomaly_in_backward_stops_cleanly_and_keeps_last_good_checkpoint
     x, y = small_arrays()
     model = SqrtHead(bad_after=1 + 4 * 2 + 1)  # preflight, two epochs of 4 batches, 1 more
     path = tmp_path / "ck.safetensors"
-    h = fit(
+    h = _fit_sgd(
         model,
         (x, y),
-        loss=nn.CrossEntropyLoss(),
-        optimizer=optim.SGD(model.parameters(), 0.1),
         epochs=5,
         batch_size=32,
         progress=False,
@@ -244,11 +245,9 @@ def test_a_real_error_under_detect_anomaly_is_still_raised():
     x, y = small_arrays()
     model = nn.Linear(8, 3)
     with pytest.raises(RuntimeError, match="boom") as info:
-        fit(
+        _fit_sgd(
             model,
             (x, y),
-            loss=nn.CrossEntropyLoss(),
-            optimizer=optim.SGD(model.parameters(), 0.1),
             epochs=2,
             batch_size=32,
             progress=False,
@@ -407,11 +406,9 @@ def test_detect_anomaly_stop_is_agreed_across_ranks(monkeypatch):
     monkeypatch.setattr(_distributed, "_dist", lambda: OneRank())
     x, y = small_arrays(64)
     model = SqrtHead(bad_after=1 + 2)  # preflight, then batch 0 and 1 fine, batch 2 not
-    h = fit(
+    h = _fit_sgd(
         model,
         (x, y),
-        loss=nn.CrossEntropyLoss(),
-        optimizer=optim.SGD(model.parameters(), 0.1),
         epochs=1,
         batch_size=16,
         progress=False,
@@ -436,11 +433,9 @@ def test_nan_weights_from_an_epochs_last_step_do_not_overwrite_the_checkpoint(tm
                     model.weight.fill_(float("nan"))
 
     path = tmp_path / "ck.safetensors"
-    h = fit(
+    h = _fit_sgd(
         model,
         (x, y),
-        loss=nn.CrossEntropyLoss(),
-        optimizer=optim.SGD(model.parameters(), 0.1),
         epochs=4,
         batch_size=32,
         progress=False,
