@@ -357,33 +357,48 @@ def rng_snapshot(loader: Any) -> Any:
 
 
 class StopOnCtrlC:
-    """While active, the first Ctrl-C asks ``fit`` to stop after the current batch.
+    """While active, the first Ctrl-C (SIGINT) or SIGTERM asks ``fit`` to stop after the current
+    batch, so what was trained is saved (callbacks' ``on_fit_end``: a ModelCheckpoint writes
+    ``.interrupted``).
 
-    A second Ctrl-C raises KeyboardInterrupt at once (the previous handler is back in place).
-    Signal handlers can only be installed from the main thread; elsewhere this does nothing
-    and ``fit`` catches the KeyboardInterrupt instead.
+    A second signal of the same kind acts at once (the previous handler is back in place).
+    After a SIGTERM, leaving the block re-raises it with the program's previous handler, so a
+    job a scheduler terminates still ends as asked, only after its work is saved. Signal
+    handlers can only be installed from the main thread; elsewhere this does nothing and
+    ``fit`` catches the KeyboardInterrupt instead.
     """
+
+    _NAMES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
 
     def __init__(self, state: FitState) -> None:
         self.state = state
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
+        self.terminated = False
 
     def _handler(self, signum: int, frame: Any) -> None:
         self.state.interrupted = True
         self.state.stop(
-            f"interrupted (Ctrl-C) at epoch {self.state.epoch}, batch {self.state.batch}"
+            f"{self._NAMES[signum]} at epoch {self.state.epoch}, batch {self.state.batch}"
         )
-        signal.signal(signal.SIGINT, self._previous)
+        if signum == signal.SIGTERM:
+            self.terminated = True
+        signal.signal(signum, self._previous.pop(signum))
 
     def __enter__(self) -> StopOnCtrlC:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+            for signum in self._NAMES:
+                prev = signal.signal(signum, self._handler)
+                # None: a handler installed from C, which Python cannot put back: the default
+                self._previous[signum] = signal.SIG_DFL if prev is None else prev
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for signum, prev in self._previous.items():
+            signal.signal(signum, prev)
+        self._previous = {}
+        if self.terminated:
+            # the work is saved: now end as the sender asked (or run the program's own handler)
+            signal.raise_signal(signal.SIGTERM)
 
 
 def weighted_mean(total: float, count: int) -> float:

@@ -444,3 +444,56 @@ def test_nan_weights_from_an_epochs_last_step_do_not_overwrite_the_checkpoint(tm
     assert len(h) == 2 and h.stop_reason.startswith("loss is nan at epoch 3, batch 0")
     saved = cr.load_checkpoint(path, model=nn.Linear(8, 3), restore_rng=False)
     assert saved["epoch"] == 1  # epoch 2 ended with a NaN weight: not written
+
+
+_SIGTERM_SCRIPT = """
+import os, signal, sys
+import numpy as np
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.train import Callback, ModelCheckpoint, fit
+
+if sys.argv[2] == "handler":  # the program's own handler runs after fit saved
+    signal.signal(signal.SIGTERM, lambda s, f: (print("own handler", flush=True), sys.exit(3)))
+
+class Term(Callback):
+    def on_batch_end(self, state):
+        if state.epoch == 2 and state.batch == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+rng = np.random.default_rng(0)
+x = rng.standard_normal((128, 8)).astype(np.float32)
+y = rng.integers(0, 3, 128)
+cr.manual_seed(0)
+model = nn.Linear(8, 3)
+fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), 0.1),
+    epochs=4, batch_size=32, progress=False,
+    callbacks=[Term(), ModelCheckpoint(os.path.join(sys.argv[1], "ck.safetensors"))])
+print("after fit", flush=True)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("mode", ["default", "handler"])
+def test_sigterm_saves_the_work_then_ends_the_process(tmp_path, mode):
+    import subprocess
+    import sys
+
+    script = tmp_path / "job.py"
+    script.write_text(_SIGTERM_SCRIPT)
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "after fit" not in run.stdout
+    if mode == "default":
+        assert run.returncode == -signal.SIGTERM, run.stderr
+    else:
+        assert run.returncode == 3 and "own handler" in run.stdout, run.stderr
+    # the checkpoint holds the weights of the stop (mid epoch 2), written before the process ended
+    model = nn.Linear(8, 3)
+    info = cr.load_checkpoint(str(tmp_path / "ck.safetensors"), model=model)
+    assert info["epoch"] == 1  # one completed epoch: resume redoes the cut one
+    assert np.isfinite(model.weight.detach().numpy()).all()
