@@ -664,6 +664,24 @@ class Size(tuple):
     def __repr__(self) -> str:
         return f"torch.Size({list(self)})"
 
+    # slices, concatenations and repeats of a Size are Sizes, as in torch
+    def __getitem__(self, key: Any) -> Any:
+        r = tuple.__getitem__(self, key)
+        return _new_tuple(Size, r) if type(key) is slice else r
+
+    def __add__(self, other: Any) -> Size:
+        return _new_tuple(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other: Any) -> Any:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _new_tuple(Size, tuple.__add__(other, self))
+
+    def __mul__(self, n: Any) -> Size:
+        return _new_tuple(Size, tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
+
 
 _new_tuple = tuple.__new__
 

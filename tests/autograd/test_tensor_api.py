@@ -351,3 +351,12 @@ def test_device_cuda_raises_clearly():
     with pytest.raises(RuntimeError, match="cuda"):
         cr.zeros(2, device="cuda")
     assert not cr.cuda.is_available()
+
+
+def test_size_slices_and_concatenations_stay_sizes():
+    s = cr.zeros(2, 3, 4).shape
+    for r in (s[1:], s[::-1], s + (5,), (5,) + s, s * 2, 2 * s):
+        assert type(r) is type(s) and repr(r).startswith("torch.Size(")
+    assert s[1:] == (3, 4) and s + (5,) == (2, 3, 4, 5) and type(s[0]) is int
+    with pytest.raises(TypeError):
+        s + [1]  # noqa: RUF005 - torch rejects a list too
