@@ -73,6 +73,7 @@ class _Bucket:
         "sflat",
         "sviews",
         "steps",
+        "scalars",
         "scratch",
         "scratch_views",
         "uniform",
@@ -103,6 +104,8 @@ class _Bucket:
         self.sflat: dict[str, np.ndarray] = {}
         self.sviews: dict[str, list[np.ndarray]] = {}
         self.steps = np.zeros(len(params), np.float32)  # storage of the 'step' state tensors
+        # Storage of other 0-d float32 state, one entry per parameter (NAdam's mu_product).
+        self.scalars: dict[str, np.ndarray] = {}
         self.scratch = (np.empty(o, dtype), np.empty(o, dtype))
         tv = self._views(self.scratch[0])
         tv2 = self._views(self.scratch[1])
@@ -219,6 +222,11 @@ class Optimizer:
     _has_step = True  # whether state holds a 'step' tensor (all but SGD)
     _flat = True  # whether parameters live in flat buffers (not LBFGS)
     _state_shaped = True  # whether state arrays have their parameter's shape (not LBFGS)
+    # Per-parameter 0-d float32 state besides 'step', with its initial value (NAdam's
+    # mu_product). Kept like 'step': one float32 array per bucket, the state tensors are views.
+    # ``_update`` gets it in ``state`` as 1-d arrays (one entry per parameter, all equal in a
+    # whole-bucket update) and updates it in place.
+    _scalars: dict[str, float] = {}
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -423,6 +431,7 @@ class Optimizer:
         buckets = []
         for dtype, params in by_dtype.items():
             b = _Bucket(params, dtype)
+            b.scalars = {k: np.full(len(params), v, np.float32) for k, v in self._scalars.items()}
             for i, p in enumerate(params):
                 st = self.state.get(p)
                 if not st:
@@ -432,6 +441,9 @@ class Optimizer:
                         if self._has_step:
                             b.steps[i] = float(_array(value))
                             st[key] = _make(b.steps[i : i + 1].reshape(()))
+                    elif key in b.scalars:
+                        b.scalars[key][i] = float(_array(value))
+                        st[key] = _make(b.scalars[key][i : i + 1].reshape(()))
                     elif isinstance(value, Tensor | np.ndarray) or hasattr(value, "numpy"):
                         arr = _array(value)
                         if arr.shape != p._data.shape:
@@ -446,8 +458,10 @@ class Optimizer:
     def _is_uniform(self, b: _Bucket) -> bool:
         """True when all parameters of the bucket are at the same step with the same state."""
         keys0 = set(self.state.get(b.params[0], ()))
-        return bool((b.steps == b.steps[0]).all()) and all(
-            set(self.state.get(p, ())) == keys0 for p in b.params
+        return (
+            bool((b.steps == b.steps[0]).all())
+            and all(bool((a == a[0]).all()) for a in b.scalars.values())
+            and all(set(self.state.get(p, ())) == keys0 for p in b.params)
         )
 
     def _step_bucket(self, group: dict[str, Any], b: _Bucket) -> None:
@@ -479,6 +493,9 @@ class Optimizer:
                         st = state[p]
                         if self._has_step and "step" not in st:  # first, as in torch's dicts
                             st["step"] = _make(b.steps[i : i + 1].reshape(()))
+                        for k, a in b.scalars.items():
+                            if k not in st:
+                                st[k] = _make(a[i : i + 1].reshape(()))
                         for k in keys:
                             if k not in st:
                                 st[k] = _make(views[k][i])
@@ -496,7 +513,7 @@ class Optimizer:
                     group,
                     [b.flat],
                     [gflat],
-                    {k: [b.sflat[k]] for k in keys},
+                    {k: [b.sflat[k]] for k in keys} | {k: [a] for k, a in b.scalars.items()},
                     step,
                     first,
                     [b.scratch],
@@ -511,7 +528,7 @@ class Optimizer:
                     group,
                     [b.flat],
                     [gflat],
-                    {k: [b.sflat[k]] for k in keys},
+                    {k: [b.sflat[k]] for k in keys} | {k: [a] for k, a in b.scalars.items()},
                     step,
                     first,
                     [b.scratch],
@@ -526,6 +543,9 @@ class Optimizer:
             first = any(k not in st for k in keys)
             if self._has_step and "step" not in st:
                 st["step"] = _make(b.steps[i : i + 1].reshape(()))
+            for k, a in b.scalars.items():
+                if k not in st:
+                    st[k] = _make(a[i : i + 1].reshape(()))
             for k in keys:
                 if k not in st:
                     st[k] = _make(b.state_key(k, self._fill(group, k))[i])
@@ -537,7 +557,8 @@ class Optimizer:
                 group,
                 [pviews[i]],
                 [g],
-                {k: [b.sviews[k][i]] for k in keys},
+                {k: [b.sviews[k][i]] for k in keys}
+                | {k: [a[i : i + 1]] for k, a in b.scalars.items()},
                 [float(b.steps[i])],
                 first,
                 [b.scratch_views[i]],
@@ -572,6 +593,10 @@ class Optimizer:
             )
             for sl in (slice(0, h), slice(h, n))
         ]
+        # Per-parameter scalars are updated once: the second half works on a copy.
+        for k, a in b.scalars.items():
+            jobs[0][3][k] = [a]
+            jobs[1][3][k] = [a.copy()]
         fut = pool.submit(self._update, *jobs[1])
         self._update(*jobs[0])
         fut.result()
@@ -638,7 +663,7 @@ class Optimizer:
             for key, value in v.items():
                 if isinstance(value, Tensor | np.ndarray) or hasattr(value, "numpy"):
                     arr = np.array(_array(value), copy=True)
-                    if key == "step":
+                    if key == "step" or key in self._scalars:
                         arr = arr.astype(np.float32)
                     elif arr.dtype.kind == "f":
                         if self._state_shaped and arr.shape != p._data.shape and arr.ndim > 0:

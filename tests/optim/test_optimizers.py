@@ -63,6 +63,30 @@ CASES = [
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.2)),
 ]
+# Adadelta, Adamax, NAdam, RAdam: every flag, several lr/eps/rho/betas. RAdam switches to
+# rectified steps when ρₜ > 5: from step 6 with β2 = 0.999 or 0.9, never with 0.5 (ρ∞ = 3).
+MORE = [
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.5, eps=1e-4)),
+    ("Adadelta", dict(lr=2.0, rho=0.95, weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.3, rho=0.0, eps=1e-3, weight_decay=0.05, maximize=True)),
+    ("Adadelta", dict(lr=0.05, rho=1.0)),
+    ("Adamax", dict(lr=0.05)),
+    ("Adamax", dict(lr=0.1, betas=(0.3, 0.9), eps=1e-3)),
+    ("Adamax", dict(lr=0.05, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.05)),
+    ("NAdam", dict(lr=0.05, momentum_decay=0.5, betas=(0.3, 0.9), eps=1e-4)),
+    ("NAdam", dict(lr=0.05, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("NAdam", dict(lr=0.02, momentum_decay=0.0, weight_decay=0.2, foreach=False)),
+    ("RAdam", dict(lr=0.05)),
+    ("RAdam", dict(lr=0.05, betas=(0.8, 0.9), eps=1e-4)),
+    ("RAdam", dict(lr=0.05, betas=(0.6, 0.5))),
+    ("RAdam", dict(lr=0.05, betas=(0.8, 0.9), weight_decay=0.1)),
+    ("RAdam", dict(lr=0.05, betas=(0.8, 0.9), weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.05, betas=(0.8, 0.9), maximize=True, capturable=False)),
+]
+CASES += MORE
 
 
 @pytest.mark.parametrize(("name", "kw"), CASES)
@@ -75,7 +99,9 @@ def test_float64_trajectory_matches_torch(name, kw, groups):
             np.testing.assert_allclose(y, x, rtol=1e-10, atol=1e-12, err_msg=f"step {k}")
 
 
-@pytest.mark.parametrize(("name", "kw"), CASES[1:2] + CASES[7:8] + CASES[15:16] + CASES[17:])
+@pytest.mark.parametrize(
+    ("name", "kw"), CASES[1:2] + CASES[7:8] + CASES[15:16] + CASES[17:18] + MORE[2::3]
+)
 def test_float32_trajectory_matches_torch(name, kw):
     a, _, _ = _run(torch, name, kw, torch.float32)
     b, _, ps = _run(cr, name, kw, cr.float32)
@@ -121,7 +147,9 @@ def _continue(lib, opt, ps, start, steps=5):
     return out
 
 
-@pytest.mark.parametrize(("name", "kw"), [CASES[1], CASES[9], CASES[15], CASES[17]])
+@pytest.mark.parametrize(
+    ("name", "kw"), [CASES[1], CASES[9], CASES[15], CASES[17], MORE[2], MORE[7], MORE[11], MORE[16]]
+)
 def test_state_dict_interop_both_ways(name, kw):
     ta, topt, tps = _run(torch, name, kw, torch.float64, steps=7)
     ca, copt, cps = _run(cr, name, kw, cr.float64, steps=7)
