@@ -311,6 +311,26 @@ def test_flat_buffers_survive_module_and_optimizer_load_state_dict():
             "Invalid initial_accumulator_value value: -1.0",
         ),
         (lambda p: optim.LBFGS(p, lr=-1.0), "Invalid learning rate: -1.0"),
+        (lambda p: optim.Adadelta(p, rho=1.5), "Invalid rho value: 1.5"),
+        (lambda p: optim.Adadelta(p, rho=float("nan")), "Invalid rho value: nan"),
+        (lambda p: optim.Adadelta(p, lr=-2), "Invalid learning rate: -2"),
+        (lambda p: optim.Adadelta(p, eps=-1e-6, rho=2.0), "Invalid rho value: 2.0"),
+        (lambda p: optim.Adadelta(p, eps=-1e-6), "Invalid epsilon value: -1e-06"),
+        (lambda p: optim.Adadelta(p, weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+        (lambda p: optim.Adamax(p, lr=float("nan")), "Invalid learning rate: nan"),
+        (lambda p: optim.Adamax(p, betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+        (lambda p: optim.Adamax(p, eps=-1.0, betas=(2, 0)), "Invalid epsilon value: -1.0"),
+        (lambda p: optim.NAdam(p, momentum_decay=-0.1), "Invalid momentum_decay value: -0.1"),
+        (lambda p: optim.NAdam(p, betas=(-0.1, 0.9)), "Invalid beta parameter at index 0: -0.1"),
+        (
+            lambda p: optim.NAdam(p, weight_decay=-1, momentum_decay=-1),
+            "Invalid weight_decay value: -1",
+        ),
+        (
+            lambda p: optim.RAdam(p, betas=(0.9, float("nan"))),
+            "Invalid beta parameter at index 1: nan",
+        ),
+        (lambda p: optim.RAdam(p, weight_decay=-0.5), "Invalid weight_decay value: -0.5"),
         (lambda p: optim.SGD([], lr=0.1), "optimizer got an empty parameter list"),
         (
             lambda p: optim.SGD([{"params": p}, {"params": p[:1]}], lr=0.1),
@@ -408,6 +428,12 @@ def test_lbfgs_strong_wolfe_converges_on_rosenbrock():
         ("AdamW", dict(lr=0.05, weight_decay=0.0), 400),
         ("RMSprop", dict(lr=0.01), 600),
         ("Adagrad", dict(lr=0.5), 400),
+        # Adadelta's step keeps the size of its own running RMS, so it hovers ~1e-2 from the
+        # minimum (as torch's does) rather than converging further.
+        ("Adadelta", dict(lr=0.5, rho=0.5), 1000),
+        ("Adamax", dict(lr=0.05), 400),
+        ("NAdam", dict(lr=0.05), 400),
+        ("RAdam", dict(lr=0.05), 600),
     ],
 )
 def test_converges_on_quadratic(name, kw, steps):
@@ -487,6 +513,10 @@ def test_module_double_after_optimizer_rebuilds_buffers():
         ("Adam", dict(lr=0.05, maximize=True)),
         ("RMSprop", dict(lr=0.01, maximize=True)),
         ("Adagrad", dict(lr=0.1, maximize=True)),
+        ("Adadelta", dict(lr=0.1, maximize=True)),
+        ("Adamax", dict(lr=0.05, maximize=True)),
+        ("NAdam", dict(lr=0.05, maximize=True)),
+        ("RAdam", dict(lr=0.05, maximize=True)),
     ],
 )
 def test_maximize_and_add_param_group_mid_run(name, kw):
@@ -555,6 +585,10 @@ def test_duplicate_parameter_warns_like_torch():
         ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.1)),
         ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
         ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+        ("Adadelta", dict(lr=0.5, weight_decay=0.1)),
+        ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+        ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+        ("RAdam", dict(lr=0.01, betas=(0.9, 0.9), decoupled_weight_decay=True, weight_decay=0.1)),
     ],
 )
 def test_large_bucket_two_thread_path_matches_torch(name, kw):
@@ -594,7 +628,10 @@ def test_mixed_dtype_group_and_replaced_data_step_once():
         np.testing.assert_allclose(y, x, rtol=1e-6)
 
 
-@pytest.mark.parametrize(("name", "kw"), [CASES[4], CASES[9], CASES[15], CASES[17], CASES[11]])
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [CASES[4], CASES[9], CASES[15], CASES[17], CASES[11], MORE[2], MORE[7], MORE[11], MORE[16]],
+)
 def test_random_missing_gradients_match_torch(name, kw):
     # Which parameters get a gradient changes at random: exercises the switches between the
     # whole-bucket update and the per-parameter one (different steps per parameter).
@@ -617,5 +654,130 @@ def test_random_missing_gradients_match_torch(name, kw):
     tstate, cstate = out[0][1]["state"], out[1][1]["state"]
     assert set(tstate) == set(cstate)
     for i in tstate:
-        if "step" in tstate[i]:
-            assert float(cstate[i]["step"]) == float(tstate[i]["step"])
+        for key in ("step", "mu_product"):
+            if key in tstate[i]:
+                assert float(cstate[i][key]) == float(tstate[i][key]), key
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam"])
+def test_signature_defaults_and_repr_match_torch(name):
+    import inspect
+
+    ours, theirs = getattr(optim, name), getattr(torch.optim, name)
+    sig = [(p.name, p.kind, p.default) for p in inspect.signature(ours).parameters.values()]
+    ref = [(p.name, p.kind, p.default) for p in inspect.signature(theirs).parameters.values()]
+    assert sig == ref
+    ps = [cr.tensor(a, requires_grad=True) for a in INIT]
+    tps = [torch.tensor(a, requires_grad=True) for a in INIT]
+    assert repr(ours(ps)) == repr(theirs(tps))
+
+
+def test_nadam_mu_product_at_uneven_steps_moves_both_ways():
+    # Parameters at different steps carry different mu_products (0-d float32, multiplied in
+    # float32 as torch does); the state goes to torch and back mid-run and both continue alike.
+    rng = np.random.default_rng(3)
+    masks = rng.random((16, len(INIT))) < 0.6
+    kw = dict(lr=0.05, momentum_decay=0.3, betas=(0.5, 0.9))
+
+    def steps(lib, opt, ps, rows):
+        for m in rows:
+            opt.zero_grad()
+            used = [p for p, u in zip(ps, m, strict=True) if u]
+            if used:
+                sum(((p - 0.3) ** 2).sum() + 0.1 * (p**4).sum() for p in used).backward()
+                opt.step()
+        return [p.detach().numpy().copy() for p in ps]
+
+    tps = [torch.tensor(a, requires_grad=True) for a in INIT]
+    cps = [cr.tensor(a, requires_grad=True) for a in INIT]
+    topt, copt = torch.optim.NAdam(tps, **kw), optim.NAdam(cps, **kw)
+    steps(torch, topt, tps, masks[:8])
+    steps(cr, copt, cps, masks[:8])
+    tsd, csd = topt.state_dict(), copt.state_dict()
+    for i, st in tsd["state"].items():
+        assert list(csd["state"][i]) == ["step", "mu_product", "exp_avg", "exp_avg_sq"]
+        mu = csd["state"][i]["mu_product"]
+        assert mu.dtype == cr.float32 and mu.shape == ()
+        assert float(mu) == st["mu_product"].item()
+    assert len({float(s["mu_product"]) for s in csd["state"].values()}) > 1
+    # torch's state into chainrule, chainrule's into chainrule: both continue as torch does.
+    c2 = [cr.tensor(p.detach().numpy().copy(), requires_grad=True) for p in tps]
+    c2opt = optim.NAdam(c2, **kw)
+    c2opt.load_state_dict(_sd_to_cr(tsd))
+    assert c2opt.state[c2[0]]["mu_product"].dtype == cr.float32
+    c3 = [cr.tensor(p.detach().numpy().copy(), requires_grad=True) for p in cps]
+    c3opt = optim.NAdam(c3, **kw)
+    c3opt.load_state_dict(csd)
+    ref = steps(torch, topt, tps, masks[8:])
+    for got in (steps(cr, c2opt, c2, masks[8:]), steps(cr, c3opt, c3, masks[8:])):
+        for x, y in zip(ref, got, strict=True):
+            np.testing.assert_allclose(y, x, rtol=1e-10, atol=1e-12)
+    # torch casts a loaded mu_product to the parameter's dtype (it keeps 'step' float32); it
+    # still continues like the original to within float32 rounding of mu_product.
+    t2 = [torch.tensor(p.detach().numpy().copy(), requires_grad=True) for p in cps]
+    t2opt = torch.optim.NAdam(t2, **kw)
+    t2opt.load_state_dict(_sd_to_torch(csd))
+    assert t2opt.state[t2[0]]["mu_product"].dtype == torch.float64
+    for x, y in zip(ref, steps(torch, t2opt, t2, masks[8:]), strict=True):
+        np.testing.assert_allclose(y, x, rtol=1e-6)
+
+
+def _mnist_example_losses(lib, state, x, y):
+    """PyTorch's MNIST example (examples/mnist/main.py), smaller: its Net, Adadelta(lr=1.0),
+    StepLR(gamma=0.7), nll_loss; dropout off (eval mode) so both libraries see the same net."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 4, 3, 1)
+            self.conv2 = nn.Conv2d(4, 8, 3, 1)
+            self.dropout1 = nn.Dropout(0.25)
+            self.dropout2 = nn.Dropout(0.5)
+            self.fc1 = nn.Linear(8 * 4 * 4, 16)
+            self.fc2 = nn.Linear(16, 10)
+
+        def forward(self, x):
+            x = F.relu(self.conv1(x))
+            x = F.relu(self.conv2(x))
+            x = F.max_pool2d(x, 2)
+            x = lib.flatten(self.dropout1(x), 1)
+            x = self.dropout2(F.relu(self.fc1(x)))
+            return F.log_softmax(self.fc2(x), dim=1)
+
+    model = Net()
+    model.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+    model.eval()
+    optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
+    scheduler = lib.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
+    losses = []
+    for _epoch in range(3):
+        for k in range(0, len(x), 8):
+            optimizer.zero_grad()
+            loss = F.nll_loss(model(lib.tensor(x[k : k + 8])), lib.tensor(y[k : k + 8]))
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        scheduler.step()
+    return losses
+
+
+def test_pytorch_mnist_example_with_adadelta_matches_torch():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((32, 1, 12, 12)).astype(np.float32)
+    y = rng.integers(0, 10, 32)
+    shapes = {
+        "conv1.weight": (4, 1, 3, 3),
+        "conv1.bias": (4,),
+        "conv2.weight": (8, 4, 3, 3),
+        "conv2.bias": (8,),
+        "fc1.weight": (16, 128),
+        "fc1.bias": (16,),
+        "fc2.weight": (10, 16),
+        "fc2.bias": (10,),
+    }
+    state = {k: (rng.standard_normal(s) * 0.3).astype(np.float32) for k, s in shapes.items()}
+    ref = _mnist_example_losses(torch, state, x, y)
+    got = _mnist_example_losses(cr, state, x, y)
+    assert ref[-1] < ref[0]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
