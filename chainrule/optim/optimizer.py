@@ -43,8 +43,11 @@ required = _Required()
 
 def check_non_negative(**values: Any) -> None:
     """Raise torch's ``ValueError("Invalid … value: x")`` for the first hyper-parameter, in
-    argument order, that is negative or NaN (``lr`` and ``eps`` have torch's own wording)."""
+    argument order, that is negative or NaN (``lr`` and ``eps`` have torch's own wording). A
+    tensor ``lr`` must have one element, as in torch."""
     for name, value in values.items():
+        if name == "lr" and hasattr(value, "numel") and value.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
         if not value >= 0.0:
             label = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
             raise ValueError(f"Invalid {label}: {value}")

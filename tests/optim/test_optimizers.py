@@ -350,6 +350,26 @@ def test_bad_hyper_parameters_raise_torch_text(call, msg):
     assert str(theirs.value) == msg
 
 
+@pytest.mark.parametrize("name", ["Adam", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"])
+def test_tensor_lr_like_torch(name):
+    for lib in (torch, cr):
+        ps = [lib.tensor(INIT[0], requires_grad=True)]
+        with pytest.raises(ValueError, match="^Tensor lr must be 1-element$"):
+            getattr(lib.optim, name)(ps, lr=lib.tensor([0.1, 0.2]))
+    out = []
+    for lib in (torch, cr):  # a 1-element tensor lr works like the number
+        p = lib.tensor(INIT[0], requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=lib.tensor(0.05))
+        for _ in range(3):
+            opt.zero_grad()
+            (p**4).sum().backward()
+            opt.step()
+        out.append(p.detach().numpy().copy())
+    # torch keeps a tensor lr as a float32 tensor, so its step-size scalars (lr/(1 − β1ᵗ) …)
+    # are rounded to float32; chainrule uses the lr's value as a Python float.
+    np.testing.assert_allclose(out[1], out[0], rtol=1e-5)
+
+
 def _torchify(call):
     import types
 
