@@ -509,6 +509,9 @@ class Optimizer:
             if group.get("maximize", False):
                 gflat = np.negative(gflat)
             step = [float(b.steps[0])]
+            arrays = {k: [b.sflat[k]] for k in keys}
+            if b.scalars:
+                arrays.update((k, [a]) for k, a in b.scalars.items())
             n = b.flat.size
             pool = _pool() if n >= _PARALLEL_MIN else None
             if pool is None:
@@ -516,7 +519,7 @@ class Optimizer:
                     group,
                     [b.flat],
                     [gflat],
-                    {k: [b.sflat[k]] for k in keys} | {k: [a] for k, a in b.scalars.items()},
+                    arrays,
                     step,
                     first,
                     [b.scratch],
@@ -531,7 +534,7 @@ class Optimizer:
                     group,
                     [b.flat],
                     [gflat],
-                    {k: [b.sflat[k]] for k in keys} | {k: [a] for k, a in b.scalars.items()},
+                    arrays,
                     step,
                     first,
                     [b.scratch],
@@ -556,12 +559,14 @@ class Optimizer:
             g = gviews[i]
             if group.get("maximize", False):
                 g = np.negative(g)
+            arrays = {k: [b.sviews[k][i]] for k in keys}
+            if b.scalars:
+                arrays.update((k, [a[i : i + 1]]) for k, a in b.scalars.items())
             self._update(
                 group,
                 [pviews[i]],
                 [g],
-                {k: [b.sviews[k][i]] for k in keys}
-                | {k: [a[i : i + 1]] for k, a in b.scalars.items()},
+                arrays,
                 [float(b.steps[i])],
                 first,
                 [b.scratch_views[i]],
