@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "spoken-digits: gru, cnn)")  # fmt: skip
     p.add_argument("--epochs", type=_positive_int, help="number of epochs (task default)")
     p.add_argument("--lr", type=_positive_float, help="learning rate (task default)")
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"],
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop", "adagrad",
+                                           "adadelta", "adamax", "nadam", "radam"],
                    help="optimizer (task default: adam)")  # fmt: skip
     p.add_argument("--momentum", type=_non_negative_float, default=0.9,
                    help="momentum for sgd (0.9)")  # fmt: skip
@@ -311,7 +312,9 @@ def _make_optimizer(name: str, model: Any, lr: float, args: argparse.Namespace) 
         return optim.RMSprop(params, lr=lr, weight_decay=wd)
     if name == "adamw":
         return optim.AdamW(params, lr=lr, weight_decay=wd or 1e-2)
-    return optim.Adam(params, lr=lr, weight_decay=wd)
+    others = {"adagrad": optim.Adagrad, "adadelta": optim.Adadelta, "adamax": optim.Adamax,
+              "nadam": optim.NAdam, "radam": optim.RAdam}  # fmt: skip
+    return others.get(name, optim.Adam)(params, lr=lr, weight_decay=wd)
 
 
 def _make_scheduler(name: str, optimizer: Any, lr: float, epochs: int, steps: int) -> Any:

@@ -140,3 +140,19 @@ def test_shakespeare_train_and_generate(tmp_path):
     assert result.returncode == 0, result.stderr
     text = result.stdout[:-1]  # print adds one newline; generated text may hold more
     assert text.startswith("To be") and len(text) == len("To be") + 12
+
+
+@pytest.mark.parametrize(
+    "name", ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam"]
+)
+def test_every_optimizer_choice_builds_that_optimizer(name):
+    import argparse
+
+    from chainrule import cli, nn, optim
+
+    args = argparse.Namespace(weight_decay=0.0, momentum=0.9)
+    opt = cli._make_optimizer(name, nn.Linear(2, 2), 0.01, args)
+    assert isinstance(opt, optim.Optimizer)
+    expected = {"sgd": "SGD", "adamw": "AdamW", "rmsprop": "RMSprop", "nadam": "NAdam",
+                "radam": "RAdam"}.get(name, name.capitalize())  # fmt: skip
+    assert type(opt).__name__ == expected and opt.param_groups[0]["lr"] == 0.01
