@@ -391,6 +391,38 @@ def few_shot_split(y: np.ndarray, per_class: int, seed: int) -> tuple[np.ndarray
 # ------------------------------------------------------------------------------- parts
 
 
+def fit_and_test(
+    tag: str,
+    build: Any,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    cfg: dict[str, Any],
+    result: dict[str, Any],
+    after: Any = None,
+) -> None:
+    """Train ``build(L)`` with each library on the same ``data`` (xtr, ytr, xte, yte) and
+    settings; store its log and test accuracy in ``result[name]``. ``after(name, L, model)``
+    runs once each model is trained."""
+    xtr, ytr, xte, yte = data
+    for name, L in libs():
+        L.manual_seed(0)
+        model = build(L)
+        log = train_classifier(
+            L,
+            model,
+            xtr,
+            ytr,
+            epochs=cfg["epochs"],
+            batch_size=cfg["batch_size"],
+            lr=cfg["lr"],
+            tag=f"{tag} {name}",
+        )
+        acc = accuracy(L, model, xte, yte)
+        result[name] = {**log, "test_accuracy": acc}
+        print(f"[{tag}] {name}: test {100 * acc:.2f}%  epochs {log['epoch_seconds']}", flush=True)
+        if after is not None:
+            after(name, L, model)
+
+
 def part_mnist(kind: str, quick: bool) -> dict[str, Any]:
     """MNIST CNN or MLP trained on the 60k training images, tested on the 10k test images."""
     xtr, ytr, xte, yte = mnist_arrays()
@@ -413,32 +445,22 @@ def part_mnist(kind: str, quick: bool) -> dict[str, Any]:
         }
     }
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, L in libs():
-        L.manual_seed(0)
-        model = mnist_cnn(L, cfg["channels"]) if kind == "cnn" else mnist_mlp(L, cfg["hidden"])
-        log = train_classifier(
-            L,
-            model,
-            xtr,
-            ytr,
-            epochs=cfg["epochs"],
-            batch_size=cfg["batch_size"],
-            lr=cfg["lr"],
-            tag=f"mnist_{kind} {name}",
-        )
-        acc = accuracy(L, model, xte, yte)
-        result[name] = {**log, "test_accuracy": acc}
-        print(
-            f"[mnist_{kind}] {name}: test {100 * acc:.2f}%  epochs {log['epoch_seconds']}",
-            flush=True,
-        )
-        if kind == "cnn":  # the transfer part fine-tunes these
-            if name == "chainrule":
-                L.save(model.state_dict(), OUT / "mnist_cnn_chainrule.safetensors")
-            else:
-                from safetensors.torch import save_file
 
-                save_file(model.state_dict(), str(OUT / "mnist_cnn_torch.safetensors"))
+    def save(name: str, L: Any, model: Any) -> None:
+        if kind != "cnn":
+            return
+        # the transfer part fine-tunes these
+        if name == "chainrule":
+            L.save(model.state_dict(), OUT / "mnist_cnn_chainrule.safetensors")
+        else:
+            from safetensors.torch import save_file
+
+            save_file(model.state_dict(), str(OUT / "mnist_cnn_torch.safetensors"))
+
+    def build(L: Any) -> Any:
+        return mnist_cnn(L, cfg["channels"]) if kind == "cnn" else mnist_mlp(L, cfg["hidden"])
+
+    fit_and_test(f"mnist_{kind}", build, (xtr, ytr, xte, yte), cfg, result, after=save)
     return result
 
 
@@ -738,22 +760,13 @@ def part_fsdd_gru(quick: bool) -> dict[str, Any]:
         "config": {**cfg, "features": "log_mel 40 x 51 (every other frame)", "train": len(xtr),
                    "test": len(xte)}
     }  # fmt: skip
-    for name, L in libs():
-        L.manual_seed(0)
-        model = spoken_gru(L, 40, cfg["hidden"])
-        log = train_classifier(
-            L,
-            model,
-            xtr_n,
-            ytr,
-            epochs=cfg["epochs"],
-            batch_size=cfg["batch_size"],
-            lr=cfg["lr"],
-            tag=f"fsdd_gru {name}",
-        )
-        acc = accuracy(L, model, xte_n, yte)
-        result[name] = {**log, "test_accuracy": acc}
-        print(f"[fsdd_gru] {name}: standard split {100 * acc:.2f}%", flush=True)
+    fit_and_test(
+        "fsdd_gru",
+        lambda L: spoken_gru(L, 40, cfg["hidden"]),
+        (xtr_n, ytr, xte_n, yte),
+        cfg,
+        result,
+    )
     return result
 
 
@@ -770,22 +783,9 @@ def part_fsdd(quick: bool) -> dict[str, Any]:
     result: dict[str, Any] = {
         "config": {**cfg, "features": "log_mel 40 x 101", "train": len(xtr), "test": len(xte)}
     }
-    for name, L in libs():
-        L.manual_seed(0)
-        model = spoken_cnn(L, cfg["channels"])
-        log = train_classifier(
-            L,
-            model,
-            xtr_n,
-            ytr,
-            epochs=cfg["epochs"],
-            batch_size=cfg["batch_size"],
-            lr=cfg["lr"],
-            tag=f"fsdd {name}",
-        )
-        acc = accuracy(L, model, xte_n, yte)
-        result[name] = {**log, "test_accuracy": acc}
-        print(f"[fsdd] {name}: standard split {100 * acc:.2f}%", flush=True)
+    fit_and_test(
+        "fsdd", lambda L: spoken_cnn(L, cfg["channels"]), (xtr_n, ytr, xte_n, yte), cfg, result
+    )
     return result
 
 
