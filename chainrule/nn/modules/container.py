@@ -26,22 +26,13 @@ def _abs_index(idx: Any, size: int) -> int:
     return idx % size
 
 
-def _fuse(modules: Any, x: Tensor) -> Tensor | None:
-    """``_fusion.fused_mlp``, imported on the first forward (it needs the layer classes)."""
-    global _fuse
-    from ._fusion import fused_mlp
-
-    _fuse = fused_mlp
-    return fused_mlp(modules, x)
-
-
 def _run(modules: Any, x: Tensor) -> Any:
-    """``pooling.run_fusing_relu_pool`` (ReLU → MaxPool2d pairs as one node), imported lazily."""
+    """``_fusion.run_sequential``, imported on the first forward (it needs the layer classes)."""
     global _run
-    from .pooling import run_fusing_relu_pool
+    from ._fusion import run_sequential
 
-    _run = run_fusing_relu_pool
-    return run_fusing_relu_pool(modules, x)
+    _run = run_sequential
+    return run_sequential(modules, x)
 
 
 def _renumber(module: Module) -> None:
@@ -176,11 +167,8 @@ class Sequential(Module):
     def forward(self, input: Any) -> Any:
         """Feed ``input`` through each module in order."""
         if type(input) is Tensor:
-            # a Linear/ReLU stack runs as one node (same numbers, far less per-op overhead)
-            out = _fuse(self._modules.values(), input)
-            if out is not None:
-                return out
-            # ReLU → MaxPool2d pairs run as one node (pool first: the ReLU touches 4x less)
+            # Linear/ReLU stacks and ReLU → MaxPool2d pairs run fused (same numbers, less
+            # per-op overhead and memory traffic): see nn/modules/_fusion.py
             return _run(self._modules.values(), input)
         for module in self._modules.values():
             input = module(input)

@@ -6,14 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._tensor import Tensor
-from ...autograd import engine
-from ...autograd.grad_mode import state
-from ...ops import _registry
-from ...ops.nn import pooling as _pool_ops
 from .. import _functional_conv as F
-from . import _fusion
 from ._utils import ConfigError
-from .activation import ReLU
 from .module import Module
 
 __all__ = [
@@ -87,60 +81,6 @@ class MaxPool2d(_MaxPoolNd):
     """
 
     _pool = staticmethod(F.max_pool2d)
-
-
-def _fusable_relu_pool(relu: Module, pool: Module, x: Tensor) -> bool:
-    """Whether ``pool(relu(x))`` may run as one ``relu_max_pool2d`` node: exact ReLU and
-    MaxPool2d children without hooks, no indices, a float (N, C, H, W) input, and nothing
-    that watches ops one by one (fusion switched off, ONNX tracing, anomaly mode, observers)."""
-    if relu.inplace or pool.return_indices:
-        return False
-    if not _fusion._enabled or _registry._tracer is not None or state.anomaly or engine.observers:
-        return False
-    for m in (relu, pool):
-        if m._forward_pre_hooks or m._forward_hooks or m._backward_hooks or m._backward_pre_hooks:
-            return False
-    a = x._data
-    return a.ndim == 4 and a.dtype.kind == "f" and a.dtype.itemsize >= 4
-
-
-def run_fusing_relu_pool(modules: Any, x: Any) -> Any:
-    """Feed ``x`` through ``modules`` (a Sequential's children) in order, running each
-    ReLU → MaxPool2d pair as ONE node that pools first and applies the ReLU to the pooled
-    array (same values and gradients, bit for bit; see ``ops.nn.pooling.relu_max_pool2d``):
-    the ReLU's forward and backward then touch kh·kw times fewer numbers, 1.7 ms of a 23 ms
-    CNN step at 1 thread. The intermediate ReLU output is not visible in a Sequential, so
-    nothing else can tell the difference (hooks, tracing, anomaly mode turn it off)."""
-    mods = list(modules)
-    n = len(mods)
-    i = 0
-    while i < n:
-        m = mods[i]
-        if (
-            type(m) is ReLU
-            and i + 1 < n
-            and type(mods[i + 1]) is MaxPool2d
-            and type(x) is Tensor
-            and _fusable_relu_pool(m, mods[i + 1], x)
-        ):
-            p = mods[i + 1]
-            kernel, stride, padding = F._pool_args(p.kernel_size, p.stride, p.padding, 2)
-            dilation = F._tuple(p.dilation, 2, "dilation")
-            # the unfused path's checks and errors (ReLU accepts any shape)
-            F._pool_checks(x, kernel, stride, padding, dilation, p.ceil_mode, 2, "max_pool2d")
-            x = _pool_ops.relu_max_pool2d(
-                x,
-                kernel=kernel,
-                stride=stride,
-                padding=padding,
-                dilation=dilation,
-                ceil_mode=bool(p.ceil_mode),
-            )
-            i += 2
-            continue
-        x = m(x)
-        i += 1
-    return x
 
 
 class MaxPool1d(_MaxPoolNd):
