@@ -25,11 +25,12 @@ from .ops import linalg as L
 from .ops import reduction as R
 from .ops import shape as S
 from .ops._registry import OpFunction as _OpFn
+from .ops._registry import with_backward_name
 from .ops.nn import activation as A
 
 # One op serving several torch functions records the grad_fn name of the function called
 # (torch.t is TBackward0, transpose TransposeBackward0, both a permute here).
-_named = E.with_backward_name
+_named = with_backward_name
 _POW_TENSOR_EXP = _named(E.pow, "PowBackward1")
 _POW_SCALAR_BASE = _named(E.pow, "PowBackward2")
 _RSUB = _named(E.sub, "RsubBackward1")

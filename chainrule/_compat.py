@@ -28,6 +28,7 @@ from .ops import elementwise as E
 from .ops import indexing as I
 from .ops import linalg_extra as _linalg_ops  # noqa: F401 - registers the linalg ops
 from .ops import reduction as R
+from .ops._registry import with_backward_name
 
 _bool = builtins.bool
 _int = builtins.int
@@ -1691,7 +1692,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     return R.renorm(input, p=_float(p), dim=d, maxnorm=_float(maxnorm))
 
 
-_fill_scalar = E.with_backward_name(I.index_fill, "IndexFillBackward0")
+_fill_scalar = with_backward_name(I.index_fill, "IndexFillBackward0")
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:

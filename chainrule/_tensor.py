@@ -953,7 +953,7 @@ _getitem_ops: dict = {}
 
 def _registry_getitem(t: Tensor, index: Any) -> Tensor:
     if not _getitem_ops:  # imported on first use: ops.indexing imports this module
-        from .ops.elementwise import with_backward_name
+        from .ops._registry import with_backward_name
         from .ops.indexing import getitem
 
         _getitem_ops["IndexBackward0"] = getitem

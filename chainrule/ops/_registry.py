@@ -17,6 +17,7 @@ float32 (NumPy scalars and NumPy's own promotion would drift to float64), and re
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -159,6 +160,15 @@ def op(
         return OpFunction(opdef)
 
     return deco
+
+
+def with_backward_name(fn: OpFunction, backward_name: str) -> OpFunction:
+    """The op ``fn`` under another grad_fn name, for one op that serves several torch functions
+    (``getitem`` is torch's SelectBackward0, SliceBackward0 …). Same forward, VJP, op name and
+    ONNX mapping; not registered again."""
+    opdef = copy.copy(fn.opdef)
+    opdef.backward_name = backward_name
+    return OpFunction(opdef)
 
 
 def _unwrap(inputs: tuple) -> tuple[list, bool]:

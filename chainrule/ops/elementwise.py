@@ -6,12 +6,11 @@ input's shape (DESIGN §3). Constants are Python floats so float32 stays float32
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 
-from ._registry import OpFunction, op
+from ._registry import op, with_backward_name
 from ._special import erf as _erf
 from ._special import erfc as _erfc
 from ._special import erfcx as _erfcx
@@ -22,15 +21,6 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
-
-
-def with_backward_name(fn: OpFunction, backward_name: str) -> OpFunction:
-    """The op ``fn`` under another grad_fn name, for one op that serves several torch functions
-    (``getitem`` is torch's SelectBackward0, SliceBackward0 …). Same forward, VJP, op name and
-    ONNX mapping; not registered again."""
-    opdef = copy.copy(fn.opdef)
-    opdef.backward_name = backward_name
-    return OpFunction(opdef)
 
 
 # ---------------------------------------------------------------- arithmetic

@@ -69,6 +69,7 @@ def _chain(relu_last: bool) -> OpSpec:
         ref,
         [Sample(((4, 3), (5, 3), (5,), (2, 5), (2,)), name="2-layer")],
         kind="reduction",
+        name="linear_chain_relu_last" if relu_last else "linear_chain",
     )
 
 

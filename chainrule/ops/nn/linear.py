@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._registry import op
+from .._registry import op, with_backward_name
 
 
 @op("linear", formula="x̄ = ȳ·W,  W̄ = ȳᵀ·x,  b̄ = Σ ȳ", onnx="Gemm", backward_name="AddmmBackward0")
@@ -134,13 +134,5 @@ linear_chain = op(
 )(_linear_chain)
 
 
-def _linear_relu_chain(x, *wb, relu=()):
-    return _linear_chain(x, *wb, relu=relu)
-
-
-_linear_relu_chain.__doc__ = "``linear_chain`` ending in a ReLU (named ReluBackward0, as torch)."
-linear_relu_chain = op(
-    "linear_relu_chain",
-    formula="as linear_chain (the last layer is followed by a ReLU)",
-    backward_name="ReluBackward0",
-)(_linear_relu_chain)
+# a stack ending in a ReLU: torch's graph would end in ReluBackward0
+linear_relu_chain = with_backward_name(linear_chain, "ReluBackward0")
