@@ -60,6 +60,16 @@ def _cases(m: Any, to_t: Any) -> dict[str, Any]:
     def run_index() -> None:
         x[1:3].backward(gi)
 
+    z = leaf(16, 64)
+    gz = to_t(np.ones((16, 64), np.float32))
+    gv = to_t(np.ones((16, 8, 8), np.float32))
+
+    def run_view() -> None:
+        z.view(16, 8, -1).backward(gv)
+
+    def run_log_softmax() -> None:
+        m.nn.functional.log_softmax(z, dim=1).backward(gz)
+
     return {
         "add": run_add,
         "mul": run_mul,
@@ -67,6 +77,8 @@ def _cases(m: Any, to_t: Any) -> dict[str, Any]:
         "sum": run_sum,
         "relu": run_relu,
         "indexing x[1:3]": run_index,
+        "view (16,8,-1)": run_view,
+        "log_softmax 16x64": run_log_softmax,
         "mlp step": _mlp_step(m, to_t),
     }
 
